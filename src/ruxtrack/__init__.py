@@ -1,0 +1,2 @@
+"""ruxtrack."""
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from ruxtrack.cli import main
+
+main()
