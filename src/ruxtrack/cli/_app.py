@@ -39,6 +39,7 @@ def _root(
 # Each module registers its commands on ``app``; the order is the order in --help.
 _COMMAND_MODULES: tuple[str, ...] = (
     "ruxtrack.cli._registry",
+    "ruxtrack.cli._synth",
     "ruxtrack.cli._protocol",
     "ruxtrack.cli._criteria",
     "ruxtrack.cli._cohort",
