@@ -1,0 +1,266 @@
+"""Registry commands: import, export, patients, timeline, demo (docs/registry.md)."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ruxtrack.cli._errors import cli_errors, err_console
+from ruxtrack.errors import ImportValidationError
+from ruxtrack.store import (
+    ENV_URL,
+    ImportSummary,
+    Store,
+    course,
+    open_store,
+)
+
+__all__ = ["register"]
+
+console = Console(highlight=False, soft_wrap=True)
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help=f"SQLAlchemy URL of the store (default: ${ENV_URL}, else an SQLite file in the "
+        "user data directory).",
+        show_default=False,
+    ),
+]
+
+
+@contextmanager
+def _store(db: str | None) -> Iterator[Store]:
+    with cli_errors():
+        store = open_store(db)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[Progress]:
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
+    )
+    with bar:
+        yield bar
+
+
+def _print_problems(exc: ImportValidationError) -> None:
+    for p in exc.problems:
+        err_console.print(f"  {p}", markup=False)
+    n = len(exc.problems)
+    err_console.print(
+        f"[bold red]error[/]: {n} problem{'s' if n != 1 else ''} found; nothing was written."
+    )
+
+
+def _render_summary(summary: ImportSummary, title: str) -> None:
+    table = Table(title=title, title_justify="left")
+    table.add_column("table")
+    for col in ("inserted", "replaced", "removed", "unchanged"):
+        table.add_column(col, justify="right")
+    for name, c in summary.tables:
+        if name == "patients":
+            table.add_row(name, str(c.inserted), str(c.removed), "", str(c.unchanged))
+        else:
+            table.add_row(name, str(c.inserted), "", str(c.removed), str(c.unchanged))
+    console.print(table)
+    for change in summary.replaced:
+        console.print(f"replaced {change.describe()}", markup=False)
+    if not summary.changed:
+        console.print("Nothing changed: the store already holds exactly these records.")
+
+
+def _import_into(store: Store, path: Path, title: str) -> None:
+    with _progress(f"importing {path.name}") as bar:
+        task = bar.add_task(f"writing {path.name}", total=None)
+
+        def step(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        try:
+            with err_console.status(f"validating {path}", spinner="dots"):
+                summary = store.import_folder(path, progress=step)
+        except ImportValidationError as exc:
+            bar.stop()
+            err_console.print(f"{path}:", markup=False)
+            _print_problems(exc)
+            raise typer.Exit(code=1) from exc
+    _render_summary(summary, title)
+
+
+def import_command(
+    path: Annotated[
+        Path, typer.Argument(help="Folder of canonical CSV or Parquet files (docs/data-format.md).")
+    ],
+    db: DbOption = None,
+) -> None:
+    """Validate a folder and import it in one transaction (all or nothing).
+
+    Every problem is listed (file, row, column, value, reason); on any problem nothing is
+    written and the exit code is 1. Re-importing the same data changes nothing; a patient
+    whose records differ has all of them replaced.
+    """
+    with _store(db) as store, cli_errors():
+        _import_into(store, path, f"Imported {path}")
+        console.print(f"store: {store.url}", markup=False)
+
+
+def export_command(
+    directory: Annotated[Path, typer.Argument(help="Folder to write (created if needed).")],
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="csv or parquet.", case_sensitive=False)
+    ] = "csv",
+    db: DbOption = None,
+) -> None:
+    """Export every patient as a canonical folder; importing it again changes nothing."""
+    with _store(db) as store, cli_errors():
+        counts = store.counts()
+        files = store.export_folder(directory, format=format.lower())  # type: ignore[arg-type]
+        for name, file in files.items():
+            console.print(f"{file}  {counts[name]} rows", markup=False)
+        console.print(f"exported {counts['patients']} patients from {store.url}", markup=False)
+
+
+def patients_command(db: DbOption = None) -> None:
+    """List the patients in the store."""
+    with _store(db) as store, cli_errors():
+        rows = store.patients()
+        if not rows:
+            console.print(f"No patients in {store.url}.", markup=False)
+            return
+        table = Table(
+            title=f"{len(rows)} patients in {store.url}",
+            title_justify="left",
+            caption="basis: dates, or days relative to an anchor only; ev events, lab "
+            "observations, drug drug exposures, sup support episodes, ass assessments",
+            caption_justify="left",
+        )
+        for col, justify in (
+            ("patient", "left"), ("sex", "left"), ("age", "right"), ("synth", "left"),
+            ("basis", "left"), ("anchors", "left"), ("ev", "right"), ("lab", "right"),
+            ("drug", "right"), ("sup", "right"), ("ass", "right"),
+        ):  # fmt: skip
+            table.add_column(
+                col,
+                justify=justify,  # type: ignore[arg-type]
+                no_wrap=col != "anchors",
+                overflow="fold",
+                min_width=20 if col == "anchors" else None,
+            )
+        for p in rows:
+            table.add_row(
+                p.patient_id,
+                p.sex,
+                "" if p.age_years is None else f"{p.age_years:.0f}",
+                "yes" if p.synthetic else "no",
+                "days" if p.time_basis == "relative" else "dates",
+                ", ".join(p.anchors),
+                str(p.count("events")),
+                str(p.count("observations")),
+                str(p.count("drugs")),
+                str(p.count("support")),
+                str(p.count("assessments")),
+            )
+        console.print(table)
+
+
+_KIND_LABEL = {"event": "event", "support": "support", "drug": "drug", "lab": "lab",
+               "assessment": "finding"}  # fmt: skip
+
+
+def timeline_command(
+    patient_id: Annotated[str, typer.Argument(help="The patient's id.")],
+    anchor: Annotated[
+        str | None,
+        typer.Option(
+            "--anchor", "-a",
+            help="Day 0: an event, e.g. admission, rux_start or hsct#2 (default: the origin of "
+            "a relative-only patient, else admission, else the earliest event).",
+        ),
+    ] = None,
+    db: DbOption = None,
+) -> None:  # fmt: skip
+    """Print a patient's course day by day relative to an anchor event."""
+    with _store(db) as store, cli_errors():
+        tl = store.timeline(patient_id)
+        c = course(tl, anchor)
+        p = tl.patient
+        head = f"{p.patient_id} · {p.sex.value}"
+        if p.age_years is not None:
+            head += f" · {p.age_years:g} y" + (f" at {p.age_at}" if p.age_at else "")
+        elif c.anchor_time is not None and tl.age_at(c.anchor_time) is not None:
+            head += f" · {tl.age_at(c.anchor_time):.0f} y at {c.anchor}"
+        if p.synthetic:
+            head += " · SYNTHETIC"
+        basis = "relative days only (no calendar dates)" if c.relative else "calendar dates"
+        console.print(f"[bold]{head}[/]", highlight=False)
+        console.print(f"day 0 = {c.anchor}; {basis}", markup=False)
+        table = Table(show_lines=False)
+        table.add_column("day", justify="right")
+        if not c.relative:
+            table.add_column("date")
+        table.add_column("time")
+        table.add_column("what")
+        table.add_column("detail")
+        for day in c.days:
+            for k, e in enumerate(day.entries):
+                first = k == 0
+                cells = [f"{day.day:+d}" if day.day else "0"] if first else [""]
+                if not c.relative:
+                    cells.append(day.date.isoformat() if first and day.date else "")
+                cells += [e.clock or "", _KIND_LABEL[e.kind], e.text]
+                table.add_row(*cells)
+            table.add_section()
+        console.print(table)
+
+
+def demo_command(db: DbOption = None) -> None:
+    """Load the demo datasets shipped with ruxtrack into the store and say where it is."""
+    with _store(db) as store, cli_errors():
+        try:
+            demo = importlib.import_module("ruxtrack.demo")
+        except ModuleNotFoundError as exc:
+            if exc.name != "ruxtrack.demo":
+                raise
+            demo = None
+        if demo is None or not hasattr(demo, "demo_datasets"):
+            err_console.print("[bold red]error[/]: this installation has no demo data")
+            raise typer.Exit(code=1)
+        datasets: dict[str, Path] = demo.demo_datasets()
+        for name, folder in datasets.items():
+            _import_into(store, Path(folder), f"Demo dataset {name}")
+        console.print(f"store: {store.url}", markup=False)
+        console.print(
+            "Next: ruxtrack patients"
+            + ("" if db is None else f" --db {store.url}")
+            + ", then ruxtrack timeline PATIENT_ID",
+            markup=False,
+        )
+
+
+def register(app: typer.Typer) -> None:
+    """Add the registry commands to the root app."""
+    app.command("import")(import_command)
+    app.command("export")(export_command)
+    app.command("patients")(patients_command)
+    app.command("timeline")(timeline_command)
+    app.command("demo")(demo_command)
