@@ -1,0 +1,513 @@
+"""Protocol commands: regimens, dose, replay, audit (docs/protocol.md)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from ruxtrack.cli._errors import cli_errors
+from ruxtrack.errors import EvaluationError
+from ruxtrack.protocol import (
+    Audit,
+    Decision,
+    Regimen,
+    Replay,
+    adhoc_inputs,
+    audit,
+    decide,
+    decide_inputs,
+    list_regimens,
+    load_regimen,
+    replay,
+)
+
+__all__ = ["register"]
+
+console = Console(highlight=False)
+
+_COLOUR = {
+    "start": "green",
+    "continue": "green",
+    "resume": "green",
+    "reduce": "yellow",
+    "hold": "red",
+    "discontinue": "red",
+    "not_eligible": "red",
+    "no_recommendation": "magenta",
+    "complete": "blue",
+}
+
+DbOption = Annotated[
+    str | None, typer.Option("--db", help="SQLAlchemy URL of the store.", show_default=False)
+]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print the JSON object (docs/protocol.md).")
+]
+UlnOption = Annotated[
+    str | None,
+    typer.Option(
+        "--bilirubin-uln",
+        help="Upper limit of normal of total bilirubin (mg/dL unless "
+        "a unit is written, e.g. 20.5umol/L).",
+    ),
+]
+
+
+@contextmanager
+def _store(db: str | None) -> Iterator[Any]:
+    from ruxtrack.store import open_store
+
+    with cli_errors():
+        store = open_store(db)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _uln_umol(text: str | None) -> float | None:
+    if text is None:
+        return None
+    from ruxtrack.protocol._inputs import _lab_adhoc
+
+    r = _lab_adhoc("bili_xuln", text, "mg/dL", None)
+    if r.status != "ok" or r.value is None:
+        raise EvaluationError(f"--bilirubin-uln {text}: {r.detail or 'not usable'}")
+    return r.value
+
+
+# -- rendering -----------------------------------------------------------------------------------
+
+
+def render_decision(d: Decision) -> Panel:
+    """A bedside panel: dose, why, sources, alerts, monitoring."""
+    colour = _COLOUR[d.action]
+    head = Text()
+    head.append(d.action.replace("_", " ").upper(), style=f"bold {colour}")
+    if d.administrations:
+        doses = " + ".join(
+            f"{a.dose_mg:g} mg {a.slot.replace('_', ' ')}" for a in d.administrations
+        )
+        head.append(f"   {doses}   (total {d.daily_total_mg:g} mg/day)", style="bold")
+    else:
+        head.append("   no ruxolitinib today", style="bold")
+    parts: list[Any] = [head]
+    sub = []
+    if d.day is not None:
+        sub.append(f"day {d.day}")
+    if d.scheduled_daily_mg is not None:
+        sub.append(f"regimen base {d.scheduled_daily_mg:g} mg/day")
+    if d.current_daily_mg is not None:
+        sub.append(f"current {d.current_daily_mg:g} mg/day")
+    if sub:
+        parts.append(Text(" · ".join(sub), style="dim"))
+    for adm in d.administrations:
+        if adm.note:
+            parts.append(Text(f"note: {adm.note}", style="dim"))
+    crit = [a for a in d.alerts if a.severity != "info"]
+    if crit:
+        parts.append(Text("\nAlerts", style="bold"))
+        for a in crit:
+            parts.append(
+                Text(f"  ! {a.text}", style="red" if a.severity == "critical" else "yellow")
+            )
+    if d.actions:
+        parts.append(Text("\nFor the team", style="bold"))
+        for t in d.actions:
+            parts.append(Text(f"  {'-' if t.kind == 'action' else '?'} {t.text}  [{t.source}]"))
+    parts.append(Text("\nWhy", style="bold"))
+    why = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    why.add_column("rule")
+    why.add_column("what it says / inputs used", ratio=3)
+    why.add_column("source", ratio=1)
+    for r in d.rationale:
+        used = "; ".join(
+            f"{i.name}={i.value if i.value is not None else '?'}{' ' + i.unit if i.unit else ''}"
+            + (f" ({i.time})" if i.time else "")
+            + (f" [{i.status}]" if i.status != "ok" else "")
+            for i in r.inputs
+        )
+        why.add_row(
+            r.rule,
+            r.text + (f"\n  inputs: {used}" if used else ""),
+            f"{r.source}" + ("" if r.status.value == "confirmed" else f"\n({r.status.value})"),
+        )
+    parts.append(why)
+    if d.monitoring:
+        parts.append(Text("\nMonitoring", style="bold"))
+        for m in d.monitoring:
+            parts.append(Text(f"  {m.what}: {m.due}  [{m.source}]"))
+    info = [a for a in d.alerts if a.severity == "info"]
+    for a in info:
+        parts.append(Text(f"\n{a.text}", style="dim"))
+    title = f"{d.regimen_id} v{d.regimen_version}"
+    if d.patient_id:
+        title += f" · patient {d.patient_id}"
+    if d.date:
+        title += f" · {d.date}"
+    return Panel(Group(*parts), title=title, border_style=colour)
+
+
+def _regimen_table() -> Table:
+    t = Table(title="Regimens", header_style="bold")
+    for col in ("id", "kind", "title", "rules", "source"):
+        t.add_column(col)
+    for rid in list_regimens():
+        r = load_regimen(rid)
+        t.add_row(r.id, r.kind, r.title, str(len(r.rules)), r.source.label())
+    return t
+
+
+def render_regimen(r: Regimen) -> Group:
+    """Phases or levels, starting dose, rules with their sources."""
+    parts: list[Any] = [
+        Text(f"{r.title} ({r.id} v{r.version})", style="bold"),
+        Text(f"{r.indication}\nEvidence: {r.evidence}\nSource: {r.source.label()}"),
+    ]
+    if r.population is not None:
+        parts.append(Text(f"Population: {r.population.describe()} [{r.population.source.label()}]"))
+    if r.schedule is not None:
+        t = Table(title=f"Schedule (days from {r.schedule.anchor})", header_style="bold")
+        for col in ("days", "dose", "mg/day", "source"):
+            t.add_column(col)
+        for p in r.schedule.phases:
+            t.add_row(f"{p.first_day}-{p.last_day}", p.label, f"{p.daily_mg:g}", p.source.label())
+        parts.append(t)
+    if r.dose_levels:
+        t = Table(title="Dose levels (top first)", header_style="bold")
+        for col in ("level", "dose", "mg/day", "source"):
+            t.add_column(col)
+        for lv in r.dose_levels:
+            t.add_row(lv.id, lv.label, f"{lv.daily_mg:g}", lv.source.label())
+        parts.append(t)
+        t = Table(title="Starting dose", header_style="bold")
+        for col in ("age", "dose", "source"):
+            t.add_column(col)
+        for b in r.start:
+            dose = b.level if b.mg_per_m2 is None else f"{b.mg_per_m2:g} mg/m2 x {len(b.slots)}/day"
+            t.add_row(
+                f"{b.min_age or '0'} to <{b.below_age or 'adult'}", str(dose), b.source.label()
+            )
+        parts.append(t)
+    if r.required_labs:
+        parts.append(
+            Text(
+                "Required labs: "
+                + ", ".join(f"{q.code} (<= {q.max_age_days} d)" for q in r.required_labs)
+            )
+        )
+    if r.eligibility:
+        t = Table(title="Eligibility (before the first dose)", header_style="bold")
+        t.add_column("criterion")
+        t.add_column("source")
+        for e in r.eligibility:
+            t.add_row(e.text, e.source.label())
+        parts.append(t)
+    t = Table(title="Rules", header_style="bold")
+    for col in ("id", "when", "effect", "source", "status"):
+        t.add_column(col)
+    for rule in r.rules:
+        t.add_row(
+            rule.id,
+            rule.when.describe(),
+            rule.effect,
+            rule.source.label(),
+            rule.source.status.value,
+        )
+    parts.append(t)
+    for note in r.notes:
+        parts.append(Text(f"- {note}", style="dim"))
+    return Group(*parts)
+
+
+def _render_replay(rp: Replay) -> Table:
+    t = Table(
+        title=f"Replay of {rp.patient_id} against {rp.regimen_id} "
+        f"({len(rp.deviations)} of {len(rp.days)} days differ)",
+        header_style="bold",
+    )
+    for col in ("date", "day", "recorded mg/d", "regimen", "mg/d", "category", "why"):
+        t.add_column(col)
+    prev = None
+    for d in rp.days:
+        key = (d.recorded_daily_mg, d.decision.action, d.decision.daily_total_mg, d.category)
+        if key == prev:
+            continue
+        prev = key
+        rec = "?" if d.recorded_daily_mg is None else f"{d.recorded_daily_mg:g}"
+        t.add_row(
+            d.date,
+            str(d.day),
+            rec,
+            d.decision.action,
+            f"{d.decision.daily_total_mg:g}",
+            d.category,
+            " | ".join(d.reasons),
+        )
+    t.caption = "Rows are shown when something changes; --json gives every day."
+    return t
+
+
+def _render_audit(a: Audit) -> Group:
+    s = Table(
+        title=f"Audit against {a.regimen_id}: {a.patients} patients, {a.patient_days} "
+        f"patient-days, {len(a.deviations)} deviating",
+        header_style="bold",
+    )
+    s.add_column("category")
+    s.add_column("patient-days", justify="right")
+    for k, v in sorted(a.by_category.items(), key=lambda kv: -kv[1]):
+        s.add_row(k, str(v))
+    t = Table(title="Deviations (first 50)", header_style="bold")
+    for col in ("patient", "date", "day", "recorded", "regimen", "category", "reason"):
+        t.add_column(col)
+    for r in a.deviations[:50]:
+        t.add_row(
+            r.patient_id,
+            r.date,
+            str(r.day),
+            "?" if r.recorded_daily_mg is None else f"{r.recorded_daily_mg:g}",
+            f"{r.regimen_daily_mg:g} ({r.action})",
+            r.category,
+            r.reason,
+        )
+    return Group(s, t)
+
+
+# -- commands ------------------------------------------------------------------------------------
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``regimens``, ``dose``, ``replay`` and ``audit`` to the root app."""
+    regimens = typer.Typer(
+        help="List ruxolitinib regimens, or show one with its rules and sources.",
+        invoke_without_command=True,
+        no_args_is_help=False,
+    )
+
+    @regimens.callback()
+    def _list(ctx: typer.Context, as_json: JsonOption = False) -> None:
+        """List the packaged regimens."""
+        if ctx.invoked_subcommand is not None:
+            return
+        if as_json:
+            out = [
+                {"id": r.id, "version": r.version, "kind": r.kind, "title": r.title}
+                for r in map(load_regimen, list_regimens())
+            ]
+            typer.echo(json.dumps(out, indent=2))
+        else:
+            console.print(_regimen_table())
+
+    @regimens.command("show")
+    def _show(
+        regimen_id: Annotated[str, typer.Argument(help="Regimen id.")], as_json: JsonOption = False
+    ) -> None:
+        """Print a regimen: schedule or dose levels, start, rules with their sources."""
+        with cli_errors():
+            r = load_regimen(regimen_id)
+        if as_json:
+            typer.echo(json.dumps(r.model_dump(mode="json"), indent=2))
+        else:
+            console.print(render_regimen(r))
+
+    app.add_typer(regimens, name="regimens")
+
+    @app.command("dose")
+    def _dose(
+        regimen: Annotated[str, typer.Option("--regimen", help="Regimen id (ruxtrack regimens).")],
+        patient: Annotated[
+            str | None, typer.Option("--patient", help="Patient id in the store.")
+        ] = None,
+        on: Annotated[
+            str | None, typer.Option("--date", help="Day decided (ISO date; store form).")
+        ] = None,
+        db: DbOption = None,
+        day: Annotated[
+            int | None, typer.Option("--day", help="Day of the course (day 1 = first dose).")
+        ] = None,
+        current_dose: Annotated[
+            str | None, typer.Option("--current-dose", help='e.g. "5 mg BID"')
+        ] = None,
+        platelets: Annotated[
+            str | None,
+            typer.Option("--platelets", help="10^9/L unless a unit is written (85000/uL)."),
+        ] = None,
+        anc: Annotated[
+            str | None, typer.Option("--anc", help="10^9/L unless a unit is written.")
+        ] = None,
+        bilirubin: Annotated[
+            str | None,
+            typer.Option("--bilirubin", help="mg/dL unless a unit is written (51umol/L)."),
+        ] = None,
+        bilirubin_uln: UlnOption = None,
+        liver_gvhd: Annotated[
+            bool, typer.Option("--liver-gvhd", help="Liver GVHD present.")
+        ] = False,
+        crcl: Annotated[
+            str | None, typer.Option("--crcl", help="Creatinine clearance, mL/min.")
+        ] = None,
+        dialysis: Annotated[bool, typer.Option("--dialysis", help="On haemodialysis.")] = False,
+        age: Annotated[float | None, typer.Option("--age", help="Age in years.")] = None,
+        weight: Annotated[
+            str | None, typer.Option("--weight", help="kg unless a unit is written.")
+        ] = None,
+        height: Annotated[
+            str | None, typer.Option("--height", help="cm unless a unit is written.")
+        ] = None,
+        drug: Annotated[
+            list[str] | None,
+            typer.Option("--drug", help="NAME[:DOSE], repeatable, e.g. fluconazole:200mg/day."),
+        ] = None,
+        pcr: Annotated[
+            bool | None,
+            typer.Option(
+                "--covid-pcr/--no-covid-pcr", help="RT-PCR-confirmed SARS-CoV-2 (eligibility)."
+            ),
+        ] = None,
+        who_pneumonia: Annotated[
+            bool | None,
+            typer.Option(
+                "--who-pneumonia/--no-who-pneumonia", help="WHO viral pneumonia (eligibility)."
+            ),
+        ] = None,
+        ventilated: Annotated[
+            bool | None,
+            typer.Option(
+                "--ventilated/--not-ventilated", help="On invasive mechanical ventilation."
+            ),
+        ] = None,
+        other_trial: Annotated[
+            bool | None,
+            typer.Option(
+                "--other-trial/--no-other-trial",
+                help="In another interventional trial (eligibility).",
+            ),
+        ] = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        """Today's dose and why: from the store (--patient --date) or ad hoc from typed values."""
+        with cli_errors():
+            reg = load_regimen(regimen)
+            if patient is not None:
+                adhoc = [
+                    n
+                    for n, v in (
+                        ("--day", day),
+                        ("--current-dose", current_dose),
+                        ("--platelets", platelets),
+                        ("--anc", anc),
+                        ("--bilirubin", bilirubin),
+                        ("--crcl", crcl),
+                        ("--age", age),
+                        ("--weight", weight),
+                        ("--height", height),
+                        ("--drug", drug),
+                    )
+                    if v
+                ]
+                if adhoc:
+                    raise EvaluationError(
+                        f"{', '.join(adhoc)}: with --patient the values come from the store; "
+                        "drop them or drop --patient"
+                    )
+                if on is None:
+                    raise EvaluationError("--patient needs --date (the day decided, ISO date)")
+                try:
+                    when = date.fromisoformat(on)
+                except ValueError as exc:
+                    raise EvaluationError(f'--date "{on}" is not an ISO date (2020-05-03)') from exc
+                uln = _uln_umol(bilirubin_uln)
+                with _store(db) as store:
+                    tl = store.timeline(patient)
+                decision = decide(tl, reg, when, bilirubin_uln_umol_l=uln)
+            else:
+                when_adhoc = date.fromisoformat(on) if on else None
+                x = adhoc_inputs(
+                    reg,
+                    day=day,
+                    current_dose=current_dose,
+                    platelets=platelets,
+                    anc=anc,
+                    bilirubin=bilirubin,
+                    bilirubin_uln=bilirubin_uln,
+                    liver_gvhd=liver_gvhd,
+                    crcl=crcl,
+                    dialysis=dialysis,
+                    age=age,
+                    weight=weight,
+                    height=height,
+                    drugs=drug or (),
+                    covid_pcr_confirmed=pcr,
+                    who_viral_pneumonia=who_pneumonia,
+                    invasive_ventilation=ventilated,
+                    other_interventional_trial=other_trial,
+                    on_date=when_adhoc,
+                )
+                decision = decide_inputs(reg, x)
+        if as_json:
+            typer.echo(json.dumps(decision.to_dict(), indent=2))
+        else:
+            console.print(render_decision(decision))
+
+    @app.command("replay")
+    def _replay(
+        patient: Annotated[str, typer.Option("--patient", help="Patient id in the store.")],
+        regimen: Annotated[str, typer.Option("--regimen", help="Regimen id.")],
+        db: DbOption = None,
+        bilirubin_uln: UlnOption = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        """Replay a recorded course day by day against a regimen; differences are flagged."""
+        with cli_errors():
+            reg = load_regimen(regimen)
+            uln = _uln_umol(bilirubin_uln)
+            with _store(db) as store:
+                tl = store.timeline(patient)
+            rp = replay(tl, reg, bilirubin_uln_umol_l=uln)
+        if as_json:
+            typer.echo(json.dumps(rp.to_dict(), indent=2))
+        else:
+            console.print(_render_replay(rp))
+
+    @app.command("audit")
+    def _audit(
+        regimen: Annotated[
+            str | None,
+            typer.Option(
+                "--regimen",
+                help="Regimen id (default: every packaged regimen that is not a recorded course).",
+            ),
+        ] = None,
+        db: DbOption = None,
+        bilirubin_uln: UlnOption = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        """Adherence audit over the store's cohort: deviations per patient-day, with reasons."""
+        with cli_errors():
+            ids = (
+                [regimen]
+                if regimen
+                else [r for r in list_regimens() if load_regimen(r).kind != "recorded_course"]
+            )
+            regs = [load_regimen(r) for r in ids]
+            uln = _uln_umol(bilirubin_uln)
+            results = []
+            with _store(db) as store:
+                for reg in regs:
+                    results.append(audit(store.timelines(), reg, bilirubin_uln_umol_l=uln))
+        if as_json:
+            out: Any = results[0].to_dict() if regimen else [a.to_dict() for a in results]
+            typer.echo(json.dumps(out, indent=2))
+        else:
+            for a in results:
+                console.print(_render_audit(a))

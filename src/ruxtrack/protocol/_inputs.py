@@ -1,0 +1,825 @@
+"""What a decision is made from: labs with their times and status, facts, drugs and the dose state.
+
+Inputs are gathered either from a patient's :class:`~ruxtrack.timeline.Timeline` (the dose state is
+derived from the recorded ruxolitinib exposures, so a replay reproduces it) or ad hoc from values
+typed at the bedside (no history). Every lab keeps the value it was received in, its canonical
+value,
+its time and its status (ok, missing, stale, unconvertible, incomplete).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Literal
+
+import numpy as np
+
+from ruxtrack.errors import EvaluationError, RuxtrackError, UnitError
+from ruxtrack.protocol._engine import LAB_STATUS, STATES, required_columns
+from ruxtrack.protocol._schema import (
+    FACT_CODES,
+    LAB_CODES,
+    Interactions,
+    Regimen,
+    load_interactions,
+)
+from ruxtrack.timeline import DrugExposure, Frequency, Timeline
+
+__all__ = [
+    "DecisionInputs",
+    "DoseState",
+    "DrugFact",
+    "LabReading",
+    "adhoc_inputs",
+    "inputs_from_timeline",
+    "parse_current_dose",
+    "parse_drug",
+    "to_columns",
+]
+
+LabStatus = Literal["ok", "missing", "stale", "unconvertible", "incomplete"]
+State = Literal["naive", "on", "interrupted", "unknown"]
+
+#: Timeline codes and canonical units of the labs rules test.
+_LAB_SOURCE: dict[str, tuple[str, str]] = {
+    "plt": ("plt", "10*9/L"),
+    "anc": ("anc", "10*9/L"),
+    "bili_xuln": ("bili_total", "umol/L"),
+    "crcl": ("crcl", "mL/min"),
+}
+_LAB_NAMES = {
+    "plt": "platelets",
+    "anc": "ANC",
+    "bili_xuln": "total bilirubin (x ULN)",
+    "crcl": "creatinine clearance",
+}
+DRUG = "ruxolitinib"
+
+
+@dataclass(frozen=True)
+class LabReading:
+    """One lab as used by a decision (value canonical; ``bili_xuln`` as a multiple of ULN)."""
+
+    code: str
+    status: LabStatus
+    value: float | None = None
+    unit: str = ""
+    time: datetime | None = None
+    age_days: int | None = None
+    received: str | None = None
+    detail: str | None = None
+
+    @property
+    def name(self) -> str:
+        return _LAB_NAMES.get(self.code, self.code)
+
+
+@dataclass(frozen=True)
+class DrugFact:
+    """A concomitant drug on the decision day, its interaction classes and daily dose."""
+
+    name: str
+    classes: tuple[str, ...]
+    daily_mg: float | None
+
+
+@dataclass(frozen=True)
+class DoseState:
+    """The ruxolitinib dose state before the decision day, as recorded."""
+
+    state: State
+    current_daily_mg: float | None = None
+    current_level: int | None = None
+    previous_level: int | None = None
+    state_days: int | None = None
+    since: date | None = None
+    taper_in_progress: bool | None = None
+    reason: str | None = None
+    labs_at_change: Mapping[str, float | None] = field(default_factory=dict)
+    drugs_at_change: tuple[DrugFact, ...] = ()
+
+
+@dataclass(frozen=True)
+class DecisionInputs:
+    """Everything one decision reads, for one regimen and one day."""
+
+    regimen_id: str
+    on_date: date | None
+    course_day: int | None
+    days_on_drug: int | None
+    labs: Mapping[str, LabReading]
+    facts: Mapping[str, bool | None]
+    state: DoseState
+    age_years: float | None = None
+    bsa_m2: float | None = None
+    weight_kg: float | None = None
+    height_cm: float | None = None
+    baseline: Mapping[str, float | None] = field(default_factory=dict)
+    drugs: tuple[DrugFact, ...] = ()
+    patient_id: str | None = None
+    adhoc: bool = False
+    notes: tuple[str, ...] = ()
+
+
+# -- columns --------------------------------------------------------------------------------------
+
+
+def _f(x: float | int | bool | None) -> float:
+    if x is None:
+        return math.nan
+    return float(x)
+
+
+def to_columns(regimen: Regimen, rows: Sequence[DecisionInputs]) -> dict[str, np.ndarray]:
+    """The column table the array evaluator reads, one row per input (see ``COLUMN_DOC``)."""
+    data: dict[str, list[float]] = {k: [] for k in required_columns(regimen)}
+    classes = regimen.drug_classes()
+    for x in rows:
+        s = x.state
+        data["state"].append(float(STATES.index(s.state)))
+        data["course_day"].append(_f(x.course_day))
+        data["days_on_drug"].append(_f(x.days_on_drug))
+        data["current_daily"].append(_f(s.current_daily_mg))
+        data["current_level"].append(_f(s.current_level))
+        data["previous_level"].append(_f(s.previous_level))
+        data["state_days"].append(_f(s.state_days))
+        for lab in LAB_CODES:
+            r = x.labs.get(lab)
+            ok = r is not None and r.status == "ok"
+            data[lab].append(_f(r.value) if ok and r is not None else math.nan)
+            data[f"{lab}_status"].append(float(LAB_STATUS.index(r.status)) if r else 1.0)
+            data[f"{lab}@change"].append(_f(s.labs_at_change.get(lab)))
+        for lab in ("plt", "anc"):
+            base = x.baseline.get(lab)
+            r = x.labs.get(lab)
+            now = r.value if r is not None and r.status == "ok" else None
+            fall = (base - now) / base * 100.0 if base and now is not None else None
+            data[f"{lab}_fall_pct"].append(_f(fall))
+        for fact in FACT_CODES:
+            value = s.taper_in_progress if fact == "taper_in_progress" else x.facts.get(fact)
+            data[fact].append(_f(value))
+        data["age_years"].append(_f(x.age_years))
+        data["bsa_m2"].append(_f(x.bsa_m2))
+        for cls in classes:
+            for sfx, drugs in (("", x.drugs), ("@change", s.drugs_at_change)):
+                hits = [d for d in drugs if cls in d.classes]
+                if sfx == "@change" and s.state not in ("on", "interrupted"):
+                    present, mg = math.nan, math.nan
+                else:
+                    present = 1.0 if hits else 0.0
+                    doses = [d.daily_mg for d in hits]
+                    mg = (
+                        math.nan
+                        if not hits or None in doses
+                        else float(sum(d for d in doses if d is not None))
+                    )
+                data[f"drug:{cls}{sfx}"].append(present)
+                data[f"drug_mg:{cls}{sfx}"].append(mg)
+    return {k: np.asarray(v, dtype=np.float64) for k, v in data.items()}
+
+
+# -- parsing of typed values ----------------------------------------------------------------------
+
+_DOSE = re.compile(
+    r"^\s*(?P<dose>\d+(?:\.\d+)?)\s*mg\s*(?P<freq>/\s*day|per\s+day|a\s+day|daily|once\s+daily|"
+    r"twice\s+daily|bid|qd|od|tid|q12h|q24h|q48h|qod|every\s+other\s+day)?\s*$",
+    re.IGNORECASE,
+)
+_FREQ_PER_DAY = {
+    "/day": 1.0,
+    "per day": 1.0,
+    "a day": 1.0,
+    "daily": 1.0,
+    "once daily": 1.0,
+    "qd": 1.0,
+    "od": 1.0,
+    "q24h": 1.0,
+    "twice daily": 2.0,
+    "bid": 2.0,
+    "q12h": 2.0,
+    "tid": 3.0,
+    "q48h": 0.5,
+    "qod": 0.5,
+    "every other day": 0.5,
+}
+
+
+def _per_day(freq: str | None) -> float:
+    if freq is None:
+        return 1.0
+    key = re.sub(r"\s+", " ", freq.strip().lower()).replace("/ day", "/day")
+    return _FREQ_PER_DAY[key]
+
+
+def parse_current_dose(text: str) -> float:
+    """Daily ruxolitinib mg from text such as ``5 mg BID``, ``10 mg/day`` or ``5 mg once daily``.
+
+    Raises
+    ------
+    EvaluationError
+        When the text is not a dose in mg with a known frequency.
+
+    Examples
+    --------
+    >>> parse_current_dose("5 mg BID"), parse_current_dose("10 mg/day")
+    (10.0, 10.0)
+    """
+    m = _DOSE.match(text)
+    if m is None:
+        raise EvaluationError(
+            f'current dose "{text}" is not understood: write e.g. "5 mg BID", "10 mg/day" or '
+            '"5 mg once daily"'
+        )
+    return float(m["dose"]) * _per_day(m["freq"])
+
+
+def parse_drug(text: str, interactions: Interactions | None = None) -> DrugFact:
+    """A concomitant drug from ``NAME[:DOSE]``, e.g. ``fluconazole:200mg/day`` or ``posaconazole``.
+
+    Raises
+    ------
+    EvaluationError
+        When the dose part is not a dose in mg with a known frequency.
+
+    Examples
+    --------
+    >>> parse_drug("fluconazole:400mg/day").daily_mg
+    400.0
+    """
+    table = interactions or load_interactions()
+    name, _, dose = text.partition(":")
+    name = name.strip().lower()
+    if not re.match(r"^[a-z][a-z0-9_ /+-]*$", name):
+        raise EvaluationError(f'drug "{text}": the name must be a drug name such as fluconazole')
+    daily: float | None = None
+    if dose.strip():
+        m = _DOSE.match(dose)
+        if m is None:
+            raise EvaluationError(
+                f'drug "{text}": dose "{dose}" is not understood; write e.g. fluconazole:200mg/day'
+            )
+        daily = float(m["dose"]) * _per_day(m["freq"])
+    entry = table.entry(name)
+    return DrugFact(entry.name if entry else name, entry.classes if entry else (), daily)
+
+
+def _parse_number_unit(text: str | float, default_unit: str) -> tuple[float, str, str]:
+    """(value, unit, as received) from ``85``, ``"85000/uL"`` or ``"51 umol/L"``."""
+    from ruxtrack.units import parse_quantity
+
+    if isinstance(text, int | float):
+        return float(text), default_unit, f"{text:g} {default_unit}"
+    try:
+        parsed = parse_quantity(str(text))
+    except UnitError as exc:  # QuantityParseError is not a UnitError; both handled below
+        raise EvaluationError(f'"{text}": {exc}') from exc
+    except ValueError as exc:
+        raise EvaluationError(f'"{text}" is not a number with an optional unit: {exc}') from exc
+    if parsed.comparator is not None:
+        raise EvaluationError(
+            f'"{text}": a censored value ({parsed.comparator}) cannot be placed against a dose '
+            "threshold; give the measured number"
+        )
+    unit = parsed.unit or default_unit
+    return float(parsed.value), unit, f"{parsed.value:g} {unit}"
+
+
+def _lab_adhoc(
+    code: str, text: str | float | None, default_unit: str, when: datetime | None
+) -> LabReading:
+    """A typed lab, converted with the units layer; an unusable unit gives a status, not a guess."""
+    from ruxtrack.units import normalize
+
+    if text is None:
+        return LabReading(code, "missing", detail=f"{_LAB_NAMES[code]} not given")
+    value, unit, received = _parse_number_unit(text, default_unit)
+    src_code, canonical = _LAB_SOURCE[code]
+    if code == "crcl":
+        if unit.replace(" ", "").lower() != "ml/min":
+            return LabReading(
+                code,
+                "unconvertible",
+                received=received,
+                detail=f'creatinine clearance in "{unit}": give mL/min (a CrCl, not '
+                "an eGFR normalised to 1.73 m2)",
+            )
+        if value < 0 or value > 400:
+            return LabReading(
+                code,
+                "unconvertible",
+                received=received,
+                detail=f"creatinine clearance {value:g} mL/min is not plausible",
+            )
+        return LabReading(code, "ok", value, canonical, when, 0, received)
+    try:
+        norm = normalize(src_code, value, unit)
+    except UnitError as exc:
+        return LabReading(code, "unconvertible", received=received, detail=str(exc))
+    return LabReading(code, "ok", norm.value, canonical, when, 0, received)
+
+
+def adhoc_inputs(
+    regimen: Regimen,
+    *,
+    day: int | None = None,
+    current_dose: str | None = None,
+    platelets: str | float | None = None,
+    anc: str | float | None = None,
+    bilirubin: str | float | None = None,
+    bilirubin_uln: str | float | None = None,
+    liver_gvhd: bool | None = False,
+    crcl: str | float | None = None,
+    dialysis: bool | None = False,
+    age: float | None = None,
+    weight: str | float | None = None,
+    height: str | float | None = None,
+    drugs: Sequence[str] = (),
+    covid_pcr_confirmed: bool | None = None,
+    who_viral_pneumonia: bool | None = None,
+    invasive_ventilation: bool | None = None,
+    other_interventional_trial: bool | None = None,
+    on_date: date | None = None,
+) -> DecisionInputs:
+    """Inputs typed at the bedside, without history (labs are taken as measured today).
+
+    Bare numbers are read in 10^9/L (platelets, ANC), mg/dL (bilirubin and its ULN), mL/min (CrCl),
+    kg and cm; a unit written with the value is converted by :mod:`ruxtrack.units`.
+
+    Raises
+    ------
+    EvaluationError
+        When a value is not a number, the current dose or a drug dose cannot be read.
+    """
+    when = datetime.combine(on_date, time(0)) if on_date else None
+    labs = {
+        "plt": _lab_adhoc("plt", platelets, "10*9/L", when),
+        "anc": _lab_adhoc("anc", anc, "10*9/L", when),
+        "crcl": _lab_adhoc("crcl", crcl, "mL/min", when),
+    }
+    bili = _lab_adhoc("bili_xuln", bilirubin, "mg/dL", when)
+    if bili.status == "ok" and bili.value is not None:
+        bili_value = bili.value
+        if bilirubin_uln is None:
+            bili = LabReading(
+                "bili_xuln",
+                "incomplete",
+                received=bili.received,
+                detail="total bilirubin given without its upper limit of normal (--bilirubin-uln)",
+            )
+        else:
+            uln = _lab_adhoc("bili_xuln", bilirubin_uln, "mg/dL", when)
+            if uln.status != "ok" or not uln.value:
+                bili = LabReading(
+                    "bili_xuln",
+                    "unconvertible",
+                    received=bili.received,
+                    detail=f"bilirubin ULN: {uln.detail or 'not usable'}",
+                )
+            else:
+                bili = LabReading(
+                    "bili_xuln",
+                    "ok",
+                    bili_value / uln.value,
+                    "x ULN",
+                    when,
+                    0,
+                    f"{bili.received} (ULN {uln.received})",
+                )
+    labs["bili_xuln"] = bili
+    weight_kg = _body(weight, "weight", "kg")
+    height_cm = _body(height, "height", "cm")
+    notes = [
+        "Ad hoc decision: no history is known, so the current dose is taken as not yet "
+        "modified for today's findings; holds, earlier reductions and tapers come from the "
+        "patient's timeline (use --patient with the store)."
+    ]
+    table = load_interactions()
+    drug_facts = tuple(parse_drug(d, table) for d in drugs)
+    for d in drug_facts:
+        if not d.classes:
+            notes.append(
+                f"{d.name}: not in the interaction table (interactions.yaml); no rule applies."
+            )
+    if current_dose is not None:
+        daily = parse_current_dose(current_dose)
+        state = DoseState("on", daily, _level_of(regimen, daily), taper_in_progress=False)
+    elif day is None or (regimen.schedule is not None and day <= regimen.schedule.first_day):
+        state = DoseState("naive", taper_in_progress=False)
+    else:
+        state = DoseState("unknown", taper_in_progress=False)
+    course_day = day
+    if course_day is None and state.state == "naive" and regimen.schedule is not None:
+        if regimen.schedule.anchor == "rux_start":
+            course_day = regimen.schedule.first_day
+    return DecisionInputs(
+        regimen_id=regimen.id,
+        on_date=on_date,
+        course_day=course_day,
+        days_on_drug=day,
+        labs=labs,
+        facts={
+            "liver_gvhd": liver_gvhd,
+            "dialysis": dialysis,
+            "invasive_ventilation": invasive_ventilation,
+            "covid_pcr_confirmed": covid_pcr_confirmed,
+            "who_viral_pneumonia": who_viral_pneumonia,
+            "other_interventional_trial": other_interventional_trial,
+        },
+        state=state,
+        age_years=age,
+        bsa_m2=_bsa(weight_kg, height_cm),
+        weight_kg=weight_kg,
+        height_cm=height_cm,
+        drugs=drug_facts,
+        adhoc=True,
+        notes=tuple(notes),
+    )
+
+
+def _body(text: str | float | None, code: str, unit: str) -> float | None:
+    from ruxtrack.units import normalize
+
+    if text is None:
+        return None
+    value, given, _ = _parse_number_unit(text, unit)
+    try:
+        return float(normalize(code, value, given).value)
+    except UnitError as exc:
+        raise EvaluationError(f"{code}: {exc}") from exc
+
+
+def _bsa(weight_kg: float | None, height_cm: float | None) -> float | None:
+    """Body-surface area by the criteria module's Mosteller formula, when both are known."""
+    if weight_kg is None or height_cm is None:
+        return None
+    from ruxtrack.protocol._formulas import bsa_mosteller
+
+    return bsa_mosteller(weight_kg, height_cm)
+
+
+def _level_of(regimen: Regimen, daily: float | None) -> int | None:
+    """Index of the dose level with this daily total (levels are matched by daily total)."""
+    if daily is None:
+        return None
+    for i, lv in enumerate(regimen.dose_levels):
+        if abs(lv.daily_mg - daily) < 1e-9:
+            return i
+    return None
+
+
+# -- from a timeline ----------------------------------------------------------------------------
+
+
+def _daily_mg(d: DrugExposure) -> float | None:
+    per_day = d.frequency.per_day
+    if per_day is None:
+        return None
+    factor = {"mg": 1.0, "g": 1000.0, "ug": 0.001}.get(d.unit.value)
+    return None if factor is None else d.dose * per_day * factor
+
+
+def _end_of(day: date) -> datetime:
+    return datetime.combine(day, time.max)
+
+
+@dataclass(frozen=True)
+class _Row:
+    start: date
+    end: date | None
+    daily: float | None
+    reason: str | None
+
+
+def _rux_rows(tl: Timeline) -> list[_Row]:
+    rows = []
+    for d in tl.drugs:
+        if d.drug != DRUG or d.frequency is Frequency.prn:
+            continue
+        s, e = tl.interval(d.start, d.end)
+        rows.append(_Row(s.date(), None if e is None else e.date(), _daily_mg(d), d.reason))
+    rows.sort(key=lambda r: (r.start, r.end or date.max))
+    return rows
+
+
+def _covers(r: _Row, day: date) -> bool:
+    return r.start <= day and (r.end is None or day <= r.end)
+
+
+def dose_state(
+    tl: Timeline, regimen: Regimen, on: date, bilirubin_uln_umol_l: float | None = None
+) -> DoseState:
+    """The recorded dose state before ``on`` (see :class:`DoseState`)."""
+    rows = _rux_rows(tl)
+    yesterday = on - timedelta(days=1)
+    covering = [r for r in rows if _covers(r, yesterday)]
+    earlier = [r for r in rows if r.start <= yesterday]
+    if covering:
+        cur = max(covering, key=lambda r: r.start)
+        dailies = [r.daily for r in covering]
+        daily = None if None in dailies else float(sum(x for x in dailies if x is not None))
+        since = cur.start
+        state: State = "on"
+        before = [r for r in earlier if r.start < cur.start and r.daily != daily]
+    elif earlier:
+        last = max(earlier, key=lambda r: r.end or date.max)
+        assert last.end is not None
+        daily = last.daily
+        since = last.end + timedelta(days=1)
+        state = "interrupted"
+        cur = last
+        before = [r for r in earlier if r.start < last.start and r.daily != daily]
+    else:
+        return DoseState("naive", taper_in_progress=False)
+    prev = max(before, key=lambda r: r.start) if before else None
+    reason = cur.reason if state == "on" else None
+    taper = bool(reason and reason.strip().lower().startswith("taper"))
+    window = _max_window(regimen)
+    labs = {
+        code: _lab_from_timeline(tl, code, since, window, bilirubin_uln_umol_l).value
+        for code in LAB_CODES
+    }
+    return DoseState(
+        state=state,
+        current_daily_mg=daily,
+        current_level=_level_of(regimen, daily),
+        previous_level=_level_of(regimen, prev.daily) if prev else None,
+        state_days=(on - since).days,
+        since=since,
+        taper_in_progress=taper,
+        reason=cur.reason,
+        labs_at_change=labs,
+        drugs_at_change=_drugs_on(tl, since),
+    )
+
+
+def _max_window(regimen: Regimen) -> int:
+    return max((r.max_age_days for r in regimen.required_labs), default=0)
+
+
+def _lab_from_timeline(
+    tl: Timeline, code: str, day: date, window: int, bilirubin_uln: float | None
+) -> LabReading:
+    from ruxtrack.units import convert
+
+    src, canonical = _LAB_SOURCE[code]
+    hit = tl.latest(src, _end_of(day))
+    if hit is None:
+        return LabReading(code, "missing", detail=f"no {_LAB_NAMES[code]} result on the timeline")
+    t, obs = hit
+    age = (day - t.date()).days
+    received = (
+        f"{obs.source_value if obs.source_value is not None else obs.value:g} "
+        f"{obs.source_unit or obs.unit}"
+    )
+    if age > window:
+        return LabReading(
+            code,
+            "stale",
+            obs.value,
+            obs.unit,
+            t,
+            age,
+            received,
+            f"{_LAB_NAMES[code]} from {t.date().isoformat()} is {age} days old "
+            f"(freshness window {window} days)",
+        )
+    if obs.comparator is not None:
+        return LabReading(
+            code,
+            "unconvertible",
+            None,
+            obs.unit,
+            t,
+            age,
+            received,
+            f"censored {_LAB_NAMES[code]} ({obs.comparator.value} {obs.value:g}) "
+            "cannot be placed against a threshold",
+        )
+    value = obs.value
+    if obs.unit != canonical:
+        try:
+            value = convert(src, obs.value, obs.unit, canonical)
+        except RuxtrackError as exc:
+            return LabReading(code, "unconvertible", None, obs.unit, t, age, received, str(exc))
+    if code == "bili_xuln":
+        if bilirubin_uln is None:
+            return LabReading(
+                code,
+                "incomplete",
+                None,
+                "x ULN",
+                t,
+                age,
+                received,
+                "total bilirubin has no upper limit of normal: give bilirubin_uln",
+            )
+        return LabReading(
+            code,
+            "ok",
+            value / bilirubin_uln,
+            "x ULN",
+            t,
+            age,
+            f"{received} (ULN {bilirubin_uln:g} umol/L)",
+        )
+    return LabReading(code, "ok", value, canonical, t, age, received)
+
+
+def _crcl_from_creatinine(tl: Timeline, day: date, window: int) -> LabReading:
+    """Cockcroft-Gault CrCl from the latest creatinine, age, weight and sex on the timeline."""
+    from ruxtrack.protocol._formulas import crcl_cockcroft_gault
+    from ruxtrack.units import convert
+
+    hit = tl.latest("creat", _end_of(day))
+    if hit is None:
+        return LabReading(
+            "crcl", "missing", detail="no creatinine clearance and no creatinine on the timeline"
+        )
+    t, obs = hit
+    age_days = (day - t.date()).days
+    received = f"creatinine {obs.value:g} {obs.unit}"
+    if age_days > window:
+        return LabReading(
+            "crcl",
+            "stale",
+            None,
+            "mL/min",
+            t,
+            age_days,
+            received,
+            f"creatinine from {t.date().isoformat()} is {age_days} days old "
+            f"(freshness window {window} days)",
+        )
+    age = tl.age_at(_end_of(day))
+    weight = tl.latest("weight", _end_of(day))
+    sex = tl.patient.sex.value
+    if age is None or weight is None or sex not in ("female", "male") or obs.comparator:
+        return LabReading(
+            "crcl",
+            "incomplete",
+            None,
+            "mL/min",
+            t,
+            age_days,
+            received,
+            "Cockcroft-Gault needs age, weight and sex (female/male) with the creatinine",
+        )
+    try:
+        creat_mg_dl = convert("creat", obs.value, obs.unit, "mg/dL")
+    except RuxtrackError as exc:
+        return LabReading("crcl", "unconvertible", None, obs.unit, t, age_days, received, str(exc))
+    value = crcl_cockcroft_gault(age, weight[1].value, creat_mg_dl, sex)
+    if value is None:
+        return LabReading(
+            "crcl",
+            "incomplete",
+            None,
+            "mL/min",
+            t,
+            age_days,
+            received,
+            "the Cockcroft-Gault formula (ruxtrack.criteria) is not available",
+        )
+    return LabReading(
+        "crcl",
+        "ok",
+        value,
+        "mL/min",
+        t,
+        age_days,
+        f"Cockcroft-Gault from {received}, age {age:.0f} y, weight {weight[1].value:g} kg, {sex}",
+    )
+
+
+def _drugs_on(tl: Timeline, day: date) -> tuple[DrugFact, ...]:
+    table = load_interactions()
+    out = []
+    for d in tl.drugs_on(_end_of(day)):
+        if d.drug == DRUG:
+            continue
+        entry = table.entry(d.drug)
+        out.append(DrugFact(d.drug, entry.classes if entry else (), _daily_mg(d)))
+    return tuple(out)
+
+
+def _fact(tl: Timeline, kinds: Sequence[str], at: datetime) -> bool | None:
+    found: tuple[datetime, bool] | None = None
+    for kind in kinds:
+        for t, a in tl.assessments_of(kind):
+            if t > at:
+                break
+            value = a.as_bool()
+            if value is None:
+                number = a.as_float()
+                value = None if number is None else number > 0
+            if value is not None and (found is None or t >= found[0]):
+                found = (t, value)
+    return None if found is None else found[1]
+
+
+def _ventilated(tl: Timeline, at: datetime) -> bool | None:
+    ep = tl.support_on(at)
+    if ep is not None:
+        return ep.mode.value in ("imv", "ecmo")
+    intub = [t for (name, _), t in tl.anchors.items() if name == "intubation" and t <= at]
+    extub = [t for (name, _), t in tl.anchors.items() if name == "extubation" and t <= at]
+    if intub and (not extub or max(intub) > max(extub)):
+        return True
+    if tl.support or intub:
+        return False
+    return None
+
+
+def inputs_from_timeline(
+    timeline: Timeline,
+    regimen: Regimen,
+    on: date | datetime,
+    *,
+    bilirubin_uln_umol_l: float | None = None,
+) -> DecisionInputs:
+    """Gather one day's inputs from a patient's timeline.
+
+    Labs count when reported on or before the decision day and no older than the regimen's
+    freshness window (whole calendar days). The dose state comes from the ruxolitinib
+    exposures recorded before that day.
+
+    Parameters
+    ----------
+    timeline
+        The patient's timeline.
+    regimen
+        The regimen the inputs are for (its schedule anchor, levels and freshness windows).
+    on
+        The calendar day decided (a datetime is taken as its day).
+    bilirubin_uln_umol_l
+        The upper limit of normal of total bilirubin in umol/L (the timeline does not hold it).
+    """
+    day = on.date() if isinstance(on, datetime) else on
+    at = _end_of(day)
+    windows = {r.column: r.max_age_days for r in regimen.required_labs}
+    default_window = _max_window(regimen)
+    labs = {
+        code: _lab_from_timeline(
+            timeline, code, day, windows.get(code, default_window), bilirubin_uln_umol_l
+        )
+        for code in LAB_CODES
+    }
+    if labs["crcl"].status == "missing":
+        labs["crcl"] = _crcl_from_creatinine(timeline, day, windows.get("crcl", default_window))
+    state = dose_state(timeline, regimen, day, bilirubin_uln_umol_l)
+    rows = _rux_rows(timeline)
+    first = rows[0].start if rows else None
+    if first is None:
+        ev = timeline.anchor("rux_start")
+        first = ev.date() if ev is not None and ev.date() < day else None
+    days_on = None if first is None or first > day else (day - first).days + 1
+    course_day: int | None = None
+    if regimen.schedule is not None:
+        event, occ = regimen.schedule.anchor_key()
+        anchor = timeline.anchor(event, occ)
+        anchor_day = anchor.date() if anchor is not None else None
+        if anchor_day is None and event == "rux_start":
+            anchor_day = first if first is not None else (day if state.state == "naive" else None)
+        if anchor_day is not None:
+            course_day = (day - anchor_day).days + (1 if regimen.schedule.day_one_is_anchor else 0)
+    baseline: dict[str, float | None] = {}
+    if first is not None:
+        for code in ("plt", "anc"):
+            baseline[code] = _lab_from_timeline(timeline, code, first, default_window, None).value
+    weight = timeline.latest("weight", at, timedelta(days=default_window or 1))
+    height = timeline.latest("height", at)
+    weight_kg = weight[1].value if weight else None
+    height_cm = height[1].value if height else None
+    covid = (
+        True
+        if any(n == "covid_positive" and t <= at for (n, _), t in timeline.anchors.items())
+        else _fact(timeline, ["covid_pcr"], at)
+    )
+    facts = {
+        "liver_gvhd": _fact(timeline, ["liver_gvhd", "gvhd_stage_liver"], at),
+        "dialysis": _fact(timeline, ["dialysis"], at),
+        "invasive_ventilation": _ventilated(timeline, at),
+        "covid_pcr_confirmed": covid,
+        "who_viral_pneumonia": _fact(timeline, ["who_viral_pneumonia"], at),
+        "other_interventional_trial": _fact(timeline, ["interventional_trial"], at),
+    }
+    return DecisionInputs(
+        regimen_id=regimen.id,
+        on_date=day,
+        course_day=course_day,
+        days_on_drug=days_on,
+        labs=labs,
+        facts=facts,
+        state=state,
+        age_years=timeline.age_at(at),
+        bsa_m2=_bsa(weight_kg, height_cm),
+        weight_kg=weight_kg,
+        height_cm=height_cm,
+        baseline=baseline,
+        drugs=_drugs_on(timeline, day),
+        patient_id=timeline.patient.patient_id,
+    )
