@@ -1,0 +1,245 @@
+"""``ruxtrack criteria``: evaluate a criterion, score, grade or formula (docs/criteria.md)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from ruxtrack.cli._errors import cli_errors
+from ruxtrack.criteria import (
+    CriterionInfo,
+    CriterionInputError,
+    Evaluation,
+    Status,
+    describe,
+    evaluate,
+    evaluate_timeline,
+    list_criteria,
+)
+
+__all__ = ["register", "render_evaluation"]
+
+console = Console(highlight=False, soft_wrap=True)
+
+_STATUS_STYLE = {Status.met: "green", Status.not_met: "red", Status.unknown: "yellow"}
+_CONCLUSION_STYLE = {
+    "established": "bold green",
+    "excluded": "bold red",
+    "undecidable": "bold yellow",
+}
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        return f"{v:.4g}" if abs(v) < 1e4 else f"{v:.0f}"
+    return str(v)
+
+
+def _score(c: Any) -> str:
+    for key, prefix in (("points", ""), ("grade", "G"), ("stage", "stage ")):
+        v = getattr(c, key)
+        if v is not None:
+            return f"{prefix}{v}"
+    if c.range is not None:
+        return f"{c.range[0]}–{c.range[1]}"
+    return ""
+
+
+def render_evaluation(e: Evaluation, out: Console) -> None:
+    """Print one evaluation as a table with each component, its status, value and source."""
+    head = f"[bold]{escape(e.name)}[/] ({e.id})"
+    when = f" at {e.at}" if e.at else ""
+    if e.window:
+        when = f" {e.mode} over {e.window[0]} … {e.window[1]}"
+    out.print(head + escape(when))
+    parts = []
+    if e.total is not None:
+        parts.append(f"total {_fmt(e.total)}")
+    elif e.total_min is not None and e.total_max is not None:
+        parts.append(f"total {_fmt(e.total_min)}–{_fmt(e.total_max)}")
+    if e.value is not None:
+        parts.append(f"value {_fmt(e.value)}")
+    elif e.value_range is not None:
+        parts.append(f"value {_fmt(e.value_range[0])}–{_fmt(e.value_range[1])}")
+    if e.unit:
+        parts.append(e.unit)
+    style = _CONCLUSION_STYLE[e.conclusion.value]
+    out.print(f"[{style}]{e.conclusion.value}[/]  " + escape("  ".join(parts)))
+    if e.probability is not None:
+        out.print(escape(f"probability {e.probability.text} ({e.probability.mapping})"))
+    table = Table(show_lines=False, pad_edge=False)
+    for col in ("component", "status", "value", "time", "pts/grade", "threshold", "source"):
+        table.add_column(col, overflow="fold")
+    for c in e.components:
+        value = escape(_fmt(c.value) + (f" {c.unit}" if c.unit and c.value is not None else ""))
+        if c.basis and c.basis != "input" and c.basis not in value:
+            value += f" [dim]({escape(c.basis)})[/]"
+        table.add_row(
+            escape(c.label) + ("" if c.counted else " [dim](not counted)[/]"),
+            f"[{_STATUS_STYLE[c.status]}]{c.status.value}[/]",
+            value,
+            escape(c.time or ""),
+            _score(c),
+            escape(c.threshold or ""),
+            escape(c.source or ""),
+        )
+    out.print(table)
+    notes = [f"{c.label}: {c.note}" for c in e.components if c.note]
+    for line in (*e.alerts, *notes):
+        out.print(f"• {escape(line)}")
+    out.print("[bold]Sources[/]")
+    for s in e.sources:
+        out.print(escape(f"  [{s.key}] {s.citation}" + (f" {s.url}" if s.url else "")))
+
+
+def _render_list(items: tuple[CriterionInfo, ...], as_json: bool) -> None:
+    if as_json:
+        typer.echo(
+            json.dumps(
+                [
+                    {"id": c.id, "name": c.name, "source": c.source, "status": c.status}
+                    for c in items
+                ],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return
+    table = Table(pad_edge=False)
+    for col in ("id", "name", "source"):
+        table.add_column(col, overflow="fold")
+    for c in items:
+        table.add_row(c.id, escape(c.name), escape(c.source))
+    console.print(table)
+
+
+def _render_describe(info: CriterionInfo, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(info.to_dict(), ensure_ascii=False, indent=2))
+        return
+    console.print(f"[bold]{escape(info.name)}[/] ({info.id}) — {escape(info.source)}")
+    console.print(escape(info.description))
+    table = Table(pad_edge=False)
+    for col in ("key", "kind", "unit / choices", "description"):
+        table.add_column(col, overflow="fold")
+    for i in info.inputs:
+        table.add_row(i.key, i.kind, escape(i.unit or " | ".join(i.choices)), escape(i.description))
+    console.print(table)
+    console.print(
+        escape(
+            'An absent key is unknown (never normal). Lab values: "17509 ng/mL", '
+            '{"value": 17509, "unit": "ng/mL"}, or a number in the unit shown.'
+        )
+    )
+
+
+def _read_input(path: str) -> Any:
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CriterionInputError("--input", f"cannot read {path}: {exc.strerror or exc}") from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CriterionInputError("--input", f"not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise CriterionInputError("--input", "the JSON must be an object of key: value")
+    return data
+
+
+def _emit(e: Evaluation, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(e.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        render_evaluation(e, console)
+
+
+def criteria_command(
+    criterion_id: Annotated[
+        str | None,
+        typer.Argument(metavar="ID", help="Criterion id (see --list).", show_default=False),
+    ] = None,
+    list_: Annotated[bool, typer.Option("--list", help="List the criteria.")] = False,
+    describe_: Annotated[
+        bool, typer.Option("--describe", help="List the input keys the criterion accepts.")
+    ] = False,
+    input_: Annotated[
+        str | None,
+        typer.Option("--input", help="JSON file of inputs ('-' reads stdin).", show_default=False),
+    ] = None,
+    patient: Annotated[
+        str | None,
+        typer.Option("--patient", help="Evaluate a patient of the store.", show_default=False),
+    ] = None,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at", help="Time on the timeline (2020-05-03, hsct#2+74d).", show_default=False
+        ),
+    ] = None,
+    window_start: Annotated[
+        str | None, typer.Option("--window-start", help="Start of a window.", show_default=False)
+    ] = None,
+    window_end: Annotated[
+        str | None, typer.Option("--window-end", help="End of a window.", show_default=False)
+    ] = None,
+    worst: Annotated[
+        bool, typer.Option("--worst", help="Most severe result in the window.")
+    ] = False,
+    first: Annotated[
+        bool, typer.Option("--first", help="First time established in the window.")
+    ] = False,
+    db: Annotated[
+        str | None, typer.Option("--db", help="SQLAlchemy URL of the store.", show_default=False)
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Evaluate a clinical criterion, score, grade or formula from inputs or a patient."""
+    if list_:
+        with cli_errors():
+            _render_list(list_criteria(), as_json)
+        return
+    if criterion_id is None:
+        raise typer.BadParameter("give a criterion ID, or --list", param_hint="ID")
+    if describe_:
+        with cli_errors():
+            _render_describe(describe(criterion_id), as_json)
+        return
+    if (input_ is None) == (patient is None):
+        raise typer.BadParameter("give exactly one of --input and --patient")
+    if worst and first:
+        raise typer.BadParameter("give --worst or --first, not both")
+    if (window_start is None) != (window_end is None):
+        raise typer.BadParameter("give both --window-start and --window-end")
+    if input_ is not None:
+        with cli_errors():
+            e = evaluate(criterion_id, _read_input(input_))
+        _emit(e, as_json)
+        return
+    from ruxtrack.store import open_store
+
+    window = None if window_start is None else (window_start, window_end or "")
+    mode: Literal["at", "worst", "first"] = "worst" if worst else "first" if first else "at"
+    with cli_errors():
+        with open_store(db) as store:
+            tl = store.timeline(patient or "")
+        e = evaluate_timeline(criterion_id, tl, at=at, window=window, mode=mode)
+    _emit(e, as_json)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``ruxtrack criteria`` to the root app."""
+    app.command("criteria", help="Evaluate clinical criteria, scores, grades and formulas.")(
+        criteria_command
+    )
