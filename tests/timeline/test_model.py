@@ -37,13 +37,22 @@ def _case_report() -> Timeline:
         ),
         drugs=(
             DrugExposure(
-                patient_id=P, drug="ruxolitinib", dose=20, unit="mg", frequency="QD",
-                start="rux_start", end="hsct#2+130d",
+                patient_id=P,
+                drug="ruxolitinib",
+                dose=20,
+                unit="mg",
+                frequency="QD",
+                start="rux_start",
+                end="hsct#2+130d",
             ),
         ),
         support=(
-            SupportEpisode(patient_id=P, mode="nasal_cannula", start="hsct#2+57d", end="hsct#2+89d"),
-            SupportEpisode(patient_id=P, mode="hfnc", start="hsct#2+73d", end="hsct#2+85d", fio2=40),
+            SupportEpisode(
+                patient_id=P, mode="nasal_cannula", start="hsct#2+57d", end="hsct#2+89d"
+            ),
+            SupportEpisode(
+                patient_id=P, mode="hfnc", start="hsct#2+73d", end="hsct#2+85d", fio2=40
+            ),
         ),
         assessments=(Assessment(patient_id=P, time="hsct#2+74d", kind="fever", value="true"),),
     )
@@ -164,4 +173,7 @@ def test_observation_value_must_be_finite() -> None:
 def test_assessment_boolean_reading() -> None:
     a = Assessment(patient_id=P, time="2020-01-01", kind="fever", value="Yes")
     assert a.as_bool() is True
-    assert Assessment(patient_id=P, time="2020-01-01", kind="finding", value="pancytopenia").as_bool() is None
+    assert (
+        Assessment(patient_id=P, time="2020-01-01", kind="finding", value="pancytopenia").as_bool()
+        is None
+    )

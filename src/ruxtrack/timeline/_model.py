@@ -7,7 +7,6 @@ received is kept beside the value for audit.
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime, timedelta
 from functools import cached_property
 from typing import Annotated, Any
@@ -181,7 +180,9 @@ class DrugExposure(_Timed):
     frequency: Frequency
     route: Route = Route.oral
     start: TimeRef
-    end: TimeRef | None = Field(default=None, description="last day given (inclusive); None: ongoing")
+    end: TimeRef | None = Field(
+        default=None, description="last day given (inclusive); None: ongoing"
+    )
     reason: str | None = None
 
     _start = field_validator("start", "end", mode="before")(_coerce_time)
@@ -239,8 +240,16 @@ class Assessment(_Timed):
             return None
 
 
-_BOOL = {"true": True, "yes": True, "1": True, "present": True, "false": False, "no": False,
-         "0": False, "absent": False}
+_BOOL = {
+    "true": True,
+    "yes": True,
+    "1": True,
+    "present": True,
+    "false": False,
+    "no": False,
+    "0": False,
+    "absent": False,
+}
 
 
 class Timeline(BaseModel):
@@ -275,7 +284,7 @@ class Timeline(BaseModel):
 
     @property
     def time_basis(self) -> str:
-        """``absolute`` when real dates are known, ``relative`` for a patient recorded in days only."""
+        """``absolute`` with real dates; ``relative`` for a patient recorded in days only."""
         return "relative" if any(e.time.origin for e in self.events) else "absolute"
 
     def at(self, ref: TimeRef | str) -> datetime:
@@ -418,7 +427,10 @@ def resolve_anchors(
         problems.extend((i, "more than one event is the origin") for i in origins[1:])
     if origins and any(e.time.absolute is not None for e in events):
         problems.append(
-            (origins[0], "a patient recorded in relative days (origin) cannot also have absolute dates")
+            (
+                origins[0],
+                "a patient recorded in relative days (origin) cannot also have absolute dates",
+            )
         )
     deaths = [i for i, e in enumerate(events) if e.event == "death"]
     if len(deaths) > 1:
@@ -449,9 +461,14 @@ def resolve_anchors(
             assert t.anchor is not None
             ref = (t.anchor, t.occurrence)
             if ref not in by_key:
-                problems.append((idx, f"{ev.label} is relative to {t.anchor}"
-                                 f"{'' if t.occurrence == 1 else f'#{t.occurrence}'}, "
-                                 "which this patient does not have"))
+                problems.append(
+                    (
+                        idx,
+                        f"{ev.label} is relative to {t.anchor}"
+                        f"{'' if t.occurrence == 1 else f'#{t.occurrence}'}, "
+                        "which this patient does not have",
+                    )
+                )
                 value = None
             else:
                 base = visit(ref, [*chain, ev.label])

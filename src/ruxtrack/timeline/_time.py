@@ -4,11 +4,13 @@ Accepted text forms (documented in docs/data-format.md):
 
 * ``2020-05-03`` — a date (day precision);
 * ``2020-05-03T10:30`` or ``2020-05-03 10:30[:ss]`` — a local clinical date-time (no offset);
-* ``hsct#2+74d``, ``rux_start+8d``, ``admission-2d``, ``admission+6h``, ``admission`` — relative to the
-  N-th occurrence (default 1) of a named event; ``d`` days, ``h`` hours, combinable (``+1d12h``);
+* ``hsct#2+74d``, ``rux_start+8d``, ``admission-2d``, ``admission+6h``, ``admission`` — relative
+  to the N-th occurrence (default 1) of a named event; ``d`` days, ``h`` hours, combinable
+  (``+1d12h``);
 * ``day 74 after hsct#2`` / ``day -3 from admission`` — the same in words;
-* ``origin`` — the reference instant of a patient recorded only in relative days (a de-identified case
-  report). It is placed at :data:`NOMINAL_EPOCH`, a date that carries no meaning and is never shown.
+* ``origin`` — the reference instant of a patient recorded only in relative days (a de-identified
+  case report). It is placed at :data:`NOMINAL_EPOCH`, a date that carries no meaning and is
+  never shown.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from ruxtrack.errors import TimelineError
 
 __all__ = ["NOMINAL_EPOCH", "TimeRef", "format_offset", "parse_time"]
 
-#: Where ``origin`` is placed for relative-only patients; chosen so no real course is mistaken for it.
+#: Where ``origin`` is placed for relative-only patients; never shown as a date.
 NOMINAL_EPOCH = datetime(2000, 1, 1)
 
 _EVENT = r"[a-z][a-z0-9_]*"
@@ -80,7 +82,9 @@ class TimeRef(BaseModel):
         if self.absolute is not None:
             if self.date_only:
                 return self.absolute.date().isoformat()
-            return self.absolute.isoformat(timespec="minutes" if self.absolute.second == 0 else "seconds")
+            return self.absolute.isoformat(
+                timespec="minutes" if self.absolute.second == 0 else "seconds"
+            )
         assert self.anchor is not None
         occ = f"#{self.occurrence}" if self.occurrence != 1 else ""
         return f"{self.anchor}{occ}{format_offset(self.offset)}"
