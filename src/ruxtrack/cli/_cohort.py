@@ -1,0 +1,79 @@
+"""``ruxtrack report`` and ``ruxtrack studies``: thin faces over ruxtrack.cohort and outputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ruxtrack.cli._errors import cli_errors
+
+console = Console(highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``report`` and ``studies`` to the root app."""
+    studies_app = typer.Typer(
+        help="List and show the shipped study definitions.", no_args_is_help=True
+    )
+
+    @studies_app.command("list")
+    def studies_list() -> None:
+        """List the shipped studies (addressable by name in `ruxtrack report`)."""
+        from ruxtrack.cohort import available_studies, load_study
+
+        with cli_errors():
+            table = Table("name", "title", "tables", "figures")
+            for name in available_studies():
+                st = load_study(name)
+                table.add_row(name, st.title, str(len(st.tables)), str(len(st.figures)))
+            console.print(table)
+
+    @studies_app.command("show")
+    def studies_show(study: str = typer.Argument(..., help="study name or path")) -> None:
+        """Print a study definition (validated) as YAML."""
+        import yaml
+
+        from ruxtrack.cohort import load_study
+
+        with cli_errors():
+            st = load_study(study)
+            typer.echo(
+                yaml.safe_dump(
+                    st.model_dump(mode="json", by_alias=True, exclude_defaults=True),
+                    sort_keys=False,
+                    allow_unicode=True,
+                )
+            )
+
+    app.add_typer(studies_app, name="studies")
+
+    @app.command("report")
+    def report(
+        study: str = typer.Argument(..., help="shipped study name (sarmiento-2021) or a YAML path"),
+        data: str | None = typer.Option(None, "--data", help="CSV/Parquet folder or wide sheet"),
+        db: str | None = typer.Option(
+            None, "--db", help="store URL (sqlite:///x.db, postgresql://)"
+        ),
+        out: Path = typer.Option(..., "--out", help="output folder"),  # noqa: B008
+        engine: str = typer.Option("duckdb", "--engine", help="duckdb or pyspark"),
+    ) -> None:
+        """Run a study: results.json, tables (HTML, LaTeX, CSV), figures (PNG, SVG), report.html."""
+        from ruxtrack.errors import AnalysisError
+        from ruxtrack.outputs import build_report
+
+        with cli_errors():
+            if (data is None) == (db is None):
+                raise AnalysisError("give exactly one of --data PATH or --db URL")
+            source = data if data is not None else str(db)
+            with console.status("starting") as status:
+                run, files = build_report(
+                    study, source, out, engine=engine, progress=lambda m: status.update(m)
+                )
+            r = run.results
+            console.print(f"{r.study}: {r.n_included} of {r.n_read} patients included ({engine})")
+            for t in r.tables:
+                console.print(f"  {t.id}: {t.title}")
+            console.print(f"wrote {len(files.all())} files to {out}; open {files.report}")

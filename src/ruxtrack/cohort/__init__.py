@@ -1,0 +1,86 @@
+"""Cohort analytics: study definitions, input adapters and per-patient features on Ibis.
+
+A study YAML (:func:`load_study`) says what to read per patient; :func:`open_tables` turns a store,
+a CSV/Parquet folder or frames into Ibis tables on DuckDB (default) or PySpark;
+:func:`compute_features` runs the one feature expression and returns one row per patient;
+:func:`read_wide` reads a wide spreadsheet into the same feature table.
+"""
+
+from ruxtrack.cohort._analysis import analyse, time_to_event
+from ruxtrack.cohort._features import (
+    FeatureTable,
+    FlowStep,
+    apply_derived,
+    compute_features,
+    event_column,
+    extract_base,
+    feature_expr,
+)
+from ruxtrack.cohort._inputs import TABLE_SCHEMAS, CohortTables, Engine, connect_engine, open_tables
+from ruxtrack.cohort._results import (
+    AnalysisResult,
+    Cell,
+    FlowRecord,
+    RowResult,
+    StudyResults,
+    TableResult,
+    TestResult,
+)
+from ruxtrack.cohort._run import StudyRun, patient_course, run_study, support_days
+from ruxtrack.cohort._study import (
+    AnalysisSpec,
+    Condition,
+    DerivedVar,
+    FigureSpec,
+    GroupSpec,
+    MarkerSpec,
+    Study,
+    TableRow,
+    TableSpec,
+    TimePoint,
+    available_studies,
+    load_study,
+)
+from ruxtrack.cohort._wide import is_spreadsheet, read_wide
+
+__all__ = [
+    "TABLE_SCHEMAS",
+    "AnalysisResult",
+    "AnalysisSpec",
+    "Cell",
+    "CohortTables",
+    "Condition",
+    "DerivedVar",
+    "Engine",
+    "FeatureTable",
+    "FigureSpec",
+    "FlowRecord",
+    "FlowStep",
+    "GroupSpec",
+    "MarkerSpec",
+    "RowResult",
+    "Study",
+    "StudyResults",
+    "StudyRun",
+    "TableResult",
+    "TableRow",
+    "TableSpec",
+    "TestResult",
+    "TimePoint",
+    "analyse",
+    "apply_derived",
+    "available_studies",
+    "compute_features",
+    "connect_engine",
+    "event_column",
+    "extract_base",
+    "feature_expr",
+    "is_spreadsheet",
+    "load_study",
+    "open_tables",
+    "patient_course",
+    "read_wide",
+    "run_study",
+    "support_days",
+    "time_to_event",
+]

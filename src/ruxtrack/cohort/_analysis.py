@@ -1,0 +1,537 @@
+"""Run a study's tables and analyses on the per-patient feature frame.
+
+Every number comes from :mod:`ruxtrack.stats` (through :mod:`ruxtrack.cohort._stats`); this module
+only chooses which statistic a row needs, builds the cells with the n each rests on, and formats the
+text shown. Tests: continuous by group → Kruskal–Wallis (two groups: Mann–Whitney, exact);
+categorical by group → Fisher's exact (2×2 or r×c); markers over time → Friedman on complete cases
+with pairwise Wilcoxon signed-rank tests, Holm-adjusted.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ruxtrack import __version__
+from ruxtrack.cohort import _stats as st
+from ruxtrack.cohort._features import FeatureTable
+from ruxtrack.cohort._results import (
+    AnalysisResult,
+    Cell,
+    FlowRecord,
+    RowResult,
+    StudyResults,
+    TableResult,
+    TestResult,
+)
+from ruxtrack.cohort._study import AnalysisSpec, Study, TableRow, TableSpec
+from ruxtrack.errors import AnalysisError
+from ruxtrack.timeline import SupportMode
+
+__all__ = ["analyse", "fmt_num", "time_to_event"]
+
+OVERALL = "overall"
+
+
+def fmt_num(x: float | None) -> str:
+    """A number as the seed prints it: thousands separators, decimals by magnitude."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "—"
+    ax = abs(x)
+    if ax >= 100:
+        return f"{x:,.0f}"
+    if ax >= 10:
+        return f"{x:,.1f}".rstrip("0").rstrip(".")
+    if ax >= 1:
+        return f"{x:.2f}".rstrip("0").rstrip(".")
+    if ax == 0:
+        return "0"
+    return f"{x:.2g}"
+
+
+def _pct(k: int, n: int) -> str:
+    return "—" if n == 0 else f"{100 * k / n:.0f}"
+
+
+# -- columns -----------------------------------------------------------------------------------
+
+
+def _columns(frame: pd.DataFrame, study: Study) -> dict[str, pd.DataFrame]:
+    if study.groups is None:
+        raise AnalysisError(f"study {study.study} has by-group tables but no groups")
+    out: dict[str, pd.DataFrame] = {}
+    for level in study.groups.levels:
+        out[level.value] = frame[frame["group"] == level.value]
+    return out
+
+
+def _group_labels(study: Study) -> dict[str, str]:
+    return {} if study.groups is None else {lv.value: lv.label for lv in study.groups.levels}
+
+
+# -- cells -------------------------------------------------------------------------------------
+
+
+def _median_cell(values: pd.Series, n_col: int, factor: float = 1.0) -> Cell:
+    x = pd.to_numeric(values, errors="coerce").dropna().astype(float) * factor
+    if len(x) == 0:
+        return Cell(text="—", n=0, n_missing=n_col, stat="median_range")
+    d = st.describe(x.to_numpy())
+    text = f"{fmt_num(d['median'])} ({fmt_num(d['min'])}–{fmt_num(d['max'])})"
+    return Cell(
+        text=text,
+        n=len(x),
+        n_missing=n_col - len(x),
+        stat="median_range",
+        values=d,
+        method=st.describe_method(),
+    )
+
+
+def _bool_cell(values: pd.Series, n_col: int) -> Cell:
+    x = values.dropna().astype(bool)
+    n = len(x)
+    k = int(x.sum())
+    if n == 0:
+        return Cell(text="—", n=0, n_missing=n_col, stat="percent")
+    prop = st.proportion(k, n)
+    return Cell(
+        text=f"{k} ({_pct(k, n)})",
+        n=n,
+        n_missing=n_col - n,
+        stat="percent",
+        values={"count": k, **prop["values"]},
+        method=prop["method"],
+    )
+
+
+def _levels(values: pd.Series, row: TableRow, study: Study) -> list[str]:
+    seen = [str(v) for v in values.dropna().unique()]
+    bins = next(
+        (d.labels or () for d in study.derived if d.name == row.var and d.kind == "bins"), ()
+    )
+    preferred = [*row.level_labels, *bins, *_SUPPORT_ORDER]
+    ordered = [k for k in dict.fromkeys(preferred) if k in seen]
+    return ordered + sorted(v for v in seen if v not in ordered)
+
+
+_SUPPORT_ORDER = tuple(m.value for m in SupportMode)
+
+
+def _level_label(level: str, row: TableRow) -> str:
+    return row.level_labels.get(level, level.replace("_", " "))
+
+
+def _counts_cell(values: pd.Series, row: TableRow, n_col: int, levels: Sequence[str]) -> Cell:
+    parts = []
+    vals: dict[str, float | int | None] = {}
+    for lv in levels:
+        k = int((values.astype("string") == lv).sum())
+        vals[lv] = k
+        parts.append(f"{_level_label(lv, row)}, n = {k}")
+    missing = int(values.isna().sum())
+    if row.missing_label is not None and missing:
+        parts.append(f"{row.missing_label}, n = {missing}")
+        vals["missing"] = missing
+    return Cell(
+        text="; ".join(parts), n=n_col - missing, n_missing=missing, stat="counts", values=vals
+    )
+
+
+def _flags_cell(frame: pd.DataFrame, row: TableRow) -> Cell:
+    assert row.vars is not None
+    parts = []
+    vals: dict[str, float | int | None] = {}
+    n_known = len(frame)
+    for var in row.vars:
+        col = frame[var] if var in frame.columns else pd.Series([pd.NA] * len(frame))
+        k = int(col.fillna(False).astype(bool).sum())
+        vals[var] = k
+        n_known = min(n_known, int(col.notna().sum()))
+        if k:
+            parts.append(f"{_level_label(var, row)}, n = {k}")
+    return Cell(
+        text="; ".join(parts) or "none",
+        n=n_known,
+        n_missing=len(frame) - n_known,
+        stat="flags",
+        values=vals,
+    )
+
+
+def _distribution_cell(values: pd.Series, row: TableRow, n_col: int) -> Cell:
+    x = values.dropna().astype("string")
+    n = len(x)
+    if n == 0:
+        return Cell(text="—", n=0, n_missing=n_col, stat="distribution")
+    counts = x.value_counts()
+    parts = [f"{_level_label(str(lv), row)} {_pct(int(k), n)}%" for lv, k in counts.items()]
+    vals: dict[str, float | int | None] = {str(lv): int(k) for lv, k in counts.items()}
+    return Cell(text="; ".join(parts), n=n, n_missing=n_col - n, stat="distribution", values=vals)
+
+
+def _percent_cell(values: pd.Series, level: str, n_col: int) -> Cell:
+    x = values.dropna().astype("string")
+    n = len(x)
+    k = int((x == level).sum())
+    if n == 0:
+        return Cell(text="—", n=0, n_missing=n_col, stat="percent")
+    prop = st.proportion(k, n)
+    return Cell(
+        text=f"{k} ({_pct(k, n)})",
+        n=n,
+        n_missing=n_col - n,
+        stat="percent",
+        values={"count": k, **prop["values"]},
+        method=prop["method"],
+    )
+
+
+# -- tests -------------------------------------------------------------------------------------
+
+
+def _categorical_test(cols: dict[str, pd.DataFrame], var: str, bool_var: bool) -> TestResult | None:
+    series = {g: f[var].dropna() for g, f in cols.items()}
+    series = {
+        g: s.astype(bool).astype(str) if bool_var else s.astype(str)
+        for g, s in series.items()
+        if len(s)
+    }
+    if len(series) < 2:
+        return None
+    levels = sorted({v for s in series.values() for v in s})
+    if len(levels) < 2:
+        return TestResult(
+            method="Fisher's exact test",
+            p_value=1.0,
+            n=sum(map(len, series.values())),
+            note="one level only: no test needed (p = 1)",
+        )
+    table = np.array([[int((s == lv).sum()) for lv in levels] for s in series.values()])
+    return TestResult(**st.fisher(table))
+
+
+def _continuous_test(cols: dict[str, pd.DataFrame], var: str) -> TestResult | None:
+    samples = [
+        pd.to_numeric(f[var], errors="coerce").dropna().to_numpy(float) for f in cols.values()
+    ]
+    samples = [s for s in samples if len(s)]
+    if len(samples) < 2:
+        return None
+    if len(samples) == 2:
+        return TestResult(**st.mann_whitney(samples[0], samples[1]))
+    return TestResult(**st.kruskal(samples, list(cols)))
+
+
+# -- tables ------------------------------------------------------------------------------------
+
+
+def _summary_table(spec: TableSpec, frame: pd.DataFrame, study: Study) -> TableResult:
+    n = len(frame)
+    rows: list[RowResult] = []
+    for row in spec.rows:
+        if row.stat == "flags":
+            cell = _flags_cell(frame, row)
+        else:
+            assert row.var is not None
+            values = _col(frame, row.var)
+            if row.stat == "median_range":
+                cell = _median_cell(values, n, row.display_factor)
+            elif row.stat == "counts":
+                cell = _counts_cell(values, row, n, _levels(values, row, study))
+            elif row.stat == "percent_true":
+                cell = _bool_cell(values, n)
+            else:
+                cell = _distribution_cell(values, row, n)
+        rows.append(RowResult(label=row.label, var=row.var, cells={OVERALL: cell}))
+    return TableResult(
+        id=spec.id,
+        title=spec.title,
+        kind="summary",
+        columns={OVERALL: "Overall"},
+        column_n={OVERALL: n},
+        rows=tuple(rows),
+        footnote=spec.footnote,
+        source=_src(spec),
+    )
+
+
+def _col(frame: pd.DataFrame, var: str) -> pd.Series:
+    if var not in frame.columns:
+        raise AnalysisError(f"table row reads {var!r}, which is not a feature")
+    return frame[var]
+
+
+def _src(spec: TableSpec) -> str | None:
+    return None if spec.source is None else spec.source.label()
+
+
+def _markers_table(spec: TableSpec, frame: pd.DataFrame, study: Study) -> TableResult:
+    n = len(frame)
+    rows: list[RowResult] = []
+    for code in spec.markers:
+        m = study.marker(code)
+        unit = m.display_unit or m.unit
+        label = f"{m.label} median/range"
+        if m.normal is not None:
+            label += f", normal value {m.normal.text}"
+        else:
+            label += f", {unit}"
+        cells = {
+            tp: _median_cell(frame[f"{code}__{tp}"], n, m.display_factor) for tp in spec.time_points
+        }
+        wide = frame[[f"{code}__{tp}" for tp in spec.time_points]].astype(float)
+        complete = wide.dropna()
+        test: TestResult | None = None
+        if len(complete) >= 2:
+            fr = st.friedman(complete.to_numpy(), list(spec.time_points))
+            test = TestResult(**fr)
+        rows.append(RowResult(label=label, var=code, cells=cells, test=test))
+    cols = {tp: study.time_point(tp).label for tp in spec.time_points}
+    return TableResult(
+        id=spec.id,
+        title=spec.title,
+        kind="markers_over_time",
+        columns=cols,
+        column_n={tp: n for tp in spec.time_points},
+        rows=tuple(rows),
+        footnote=spec.footnote,
+        source=_src(spec),
+    )
+
+
+def _by_group_table(spec: TableSpec, frame: pd.DataFrame, study: Study) -> TableResult:
+    cols = _columns(frame, study)
+    col_n = {g: len(f) for g, f in cols.items()}
+    rows: list[RowResult] = []
+    for row in spec.rows:
+        assert row.var is not None or row.stat == "flags"
+        var = str(row.var)
+        if var not in frame.columns:
+            raise AnalysisError(f"table {spec.id} reads {var!r}, which is not a feature")
+        test: TestResult | None = None
+        if row.stat == "percent":
+            levels = _levels(frame[var], row, study)
+            if row.test in ("auto", "fisher"):
+                test = _categorical_test(cols, var, bool_var=False)
+            rows.append(
+                RowResult(label=row.label, var=var, cells={}, test=test, is_group_label=True)
+            )
+            for lv in levels:
+                cells = {g: _percent_cell(f[var], lv, len(f)) for g, f in cols.items()}
+                rows.append(RowResult(label=_level_label(lv, row), var=var, level=lv, cells=cells))
+            continue
+        if row.stat == "percent_true":
+            cells = {g: _bool_cell(f[var], len(f)) for g, f in cols.items()}
+            if row.test in ("auto", "fisher"):
+                test = _categorical_test(cols, var, bool_var=True)
+        elif row.stat == "median_range":
+            cells = {g: _median_cell(f[var], len(f), row.display_factor) for g, f in cols.items()}
+            if row.test in ("auto", "kruskal", "mann_whitney"):
+                test = _continuous_test(cols, var)
+        elif row.stat == "distribution":
+            cells = {g: _distribution_cell(f[var], row, len(f)) for g, f in cols.items()}
+            if row.test == "fisher":
+                test = _categorical_test(cols, var, bool_var=False)
+        else:
+            cells = {
+                g: _counts_cell(f[var], row, len(f), _levels(frame[var], row, study))
+                for g, f in cols.items()
+            }
+        rows.append(RowResult(label=row.label, var=var, cells=cells, test=test, header=row.header))
+    return TableResult(
+        id=spec.id,
+        title=spec.title,
+        kind="by_group",
+        columns=_group_labels(study),
+        column_n=col_n,
+        rows=tuple(rows),
+        footnote=spec.footnote,
+        source=_src(spec),
+    )
+
+
+# -- analyses ----------------------------------------------------------------------------------
+
+
+def time_to_event(
+    frame: pd.DataFrame, event: str, competing: Sequence[str], horizon: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Time from the index (days) and the event code per patient.
+
+    Code 0: censored at the last follow-up, the administrative horizon or the last known time;
+    1: ``event``; 2, 3, ...: the ``competing`` events in order. Patients with an event before the
+    index are left out (NaN time).
+    """
+    ev_cols = [f"day_{event}", *[f"day_{c}" for c in competing]]
+    for c in ev_cols:
+        if c not in frame.columns:
+            raise AnalysisError(f"time to event needs {c}: add the event to extract.events")
+    times = frame[ev_cols].astype(float).to_numpy()
+    first = np.where(np.isnan(times), np.inf, times)
+    which = first.argmin(axis=1)
+    t_event = first[np.arange(len(frame)), which]
+    censor = (
+        frame["day_last_followup"].astype(float).to_numpy()
+        if ("day_last_followup" in frame.columns)
+        else np.full(len(frame), np.nan)
+    )
+    censor = np.where(np.isnan(censor), horizon, np.minimum(censor, horizon))
+    has_event = np.isfinite(t_event) & (t_event <= censor)
+    time = np.where(has_event, t_event, censor)
+    code = np.where(has_event, which + 1, 0)
+    time = np.where(time < 0, np.nan, time)
+    return time, code
+
+
+def _analysis(spec: AnalysisSpec, frame: pd.DataFrame, study: Study) -> AnalysisResult:
+    horizon = spec.horizon_days or study.extract.follow_up_days
+    if spec.kind in ("cumulative_incidence", "kaplan_meier"):
+        assert spec.event is not None
+        time, code = time_to_event(frame, spec.event, spec.competing, horizon)
+        ok = ~np.isnan(time)
+        if spec.kind == "cumulative_incidence":
+            res = st.cumulative_incidence(time[ok], code[ok], spec.event, list(spec.competing))
+        else:
+            res = st.kaplan_meier(time[ok], (code[ok] == 1).astype(int))
+        return AnalysisResult(
+            id=spec.id,
+            title=spec.title,
+            kind=spec.kind,
+            method=res["method"],
+            n=int(ok.sum()),
+            values=res["values"],
+            note=res.get("note"),
+        )
+    if spec.kind == "logistic_firth":
+        from ruxtrack.cohort._features import condition_expr  # noqa: F401 - same rule language
+
+        assert spec.outcome is not None
+        y = _condition_pandas(frame, spec.outcome)
+        x = frame[list(spec.predictors)]
+        data = pd.concat([y.rename("y"), x], axis=1).dropna()
+        res = st.firth(
+            data["y"].astype(int).to_numpy(),
+            data[list(spec.predictors)].astype(float).to_numpy(),
+            list(spec.predictors),
+        )
+        return AnalysisResult(
+            id=spec.id,
+            title=spec.title,
+            kind=spec.kind,
+            method=res["method"],
+            n=len(data),
+            values=res["values"],
+            note=res.get("note"),
+        )
+    if spec.kind == "kruskal_wallis":
+        assert spec.var is not None
+        cols = _columns(frame, study)
+        test = _continuous_test(cols, spec.var)
+        if test is None:
+            raise AnalysisError(f"analysis {spec.id}: fewer than two groups with data")
+        return AnalysisResult(
+            id=spec.id,
+            title=spec.title,
+            kind=spec.kind,
+            method=test.method,
+            n=test.n,
+            values=test.model_dump(),
+            note=test.note,
+        )
+    assert spec.var is not None
+    flags = frame[spec.var].dropna().astype(bool)
+    k = int(flags.to_numpy().sum())
+    prop = st.proportion(k, len(flags))
+    return AnalysisResult(
+        id=spec.id,
+        title=spec.title,
+        kind=spec.kind,
+        method=prop["method"],
+        n=len(flags),
+        values={"count": k, **prop["values"]},
+    )
+
+
+def _condition_pandas(frame: pd.DataFrame, cond: Any) -> pd.Series:
+    """Evaluate an outcome condition on the small frame (same semantics as the Ibis compiler)."""
+    if cond.all is not None or cond.any is not None or cond.not_ is not None:
+        raise AnalysisError("an analysis outcome is one comparison (var, op, value)")
+    col = frame[cond.var]
+    ops = {
+        "eq": lambda c, v: c == v,
+        "ne": lambda c, v: c != v,
+        "lt": lambda c, v: c < v,
+        "le": lambda c, v: c <= v,
+        "gt": lambda c, v: c > v,
+        "ge": lambda c, v: c >= v,
+        "in": lambda c, v: c.isin(list(v)),
+        "not_in": lambda c, v: ~c.isin(list(v)),
+    }
+    out: pd.Series = ops[cond.op](col, cond.value).astype("boolean")
+    return out.mask(col.isna())
+
+
+def analyse(features: FeatureTable, study: Study, *, origin: str, engine: str) -> StudyResults:
+    """Compute every table and analysis of ``study`` on the included patients.
+
+    Raises
+    ------
+    AnalysisError
+        When no patient is included or a table reads a feature that does not exist.
+    """
+    frame = features.frame
+    if len(frame) == 0:
+        raise AnalysisError(f"study {study.study}: no patient included ({features.n_read} read)")
+    tables: list[TableResult] = []
+    for spec in study.tables:
+        if spec.kind == "summary":
+            tables.append(_summary_table(spec, frame, study))
+        elif spec.kind == "markers_over_time":
+            tables.append(_markers_table(spec, frame, study))
+        else:
+            tables.append(_by_group_table(spec, frame, study))
+    analyses = [_analysis(a, frame, study) for a in study.analyses]
+    group_n: dict[str, int] = {}
+    if study.groups is not None:
+        for lv in study.groups.levels:
+            group_n[lv.value] = int((frame["group"] == lv.value).sum())
+    notes = []
+    ungrouped = int(frame["group"].isna().sum()) if study.groups is not None else 0
+    if ungrouped:
+        notes.append(
+            f"{ungrouped} included patient(s) have no group and are left out of by-group tables"
+        )
+    synthetic = None
+    if "synthetic" in frame.columns:
+        synthetic = bool(frame["synthetic"].fillna(False).astype(bool).all())
+    return StudyResults(
+        study=study.study,
+        title=study.title,
+        ruxtrack_version=__version__,
+        data_origin=origin,
+        engine=engine,
+        synthetic=synthetic,
+        n_read=features.n_read,
+        n_included=features.n_included,
+        flow=tuple(
+            FlowRecord(
+                label=f.label,
+                kind=f.kind,
+                removed=f.removed,
+                unknown=f.unknown,
+            )
+            for f in features.flow
+        ),
+        groups=_group_labels(study),
+        group_n=group_n,
+        alpha=study.alpha,
+        tables=tuple(tables),
+        analyses=tuple(analyses),
+        notes=tuple(notes),
+        sources={k: c.citation for k, c in study.sources.items()},
+    )

@@ -1,0 +1,42 @@
+"""Rendering of study results: tables, figures, results.json and a self-contained report.html.
+
+Nothing here computes a new number: every value comes from :class:`ruxtrack.cohort.StudyResults`
+or from the per-patient features.
+"""
+
+from ruxtrack.outputs._figures import (
+    SUPPORT_COLOURS,
+    plot_course,
+    plot_criteria_timeline,
+    plot_cumulative_incidence,
+    plot_swimmer,
+    plot_trajectories,
+    save_figure,
+)
+from ruxtrack.outputs._report import (
+    ReportFiles,
+    build_report,
+    render_report_html,
+    results_json_schema,
+    write_results_json,
+)
+from ruxtrack.outputs._tables import format_p, render_table, table_frame, write_table
+
+__all__ = [
+    "SUPPORT_COLOURS",
+    "ReportFiles",
+    "build_report",
+    "format_p",
+    "plot_course",
+    "plot_criteria_timeline",
+    "plot_cumulative_incidence",
+    "plot_swimmer",
+    "plot_trajectories",
+    "render_report_html",
+    "render_table",
+    "results_json_schema",
+    "save_figure",
+    "table_frame",
+    "write_results_json",
+    "write_table",
+]
