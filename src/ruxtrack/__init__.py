@@ -1,2 +1,3 @@
 """ruxtrack."""
+
 __version__ = "0.1.0"

@@ -1,17 +1,9 @@
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
+from cohort_fixtures import SARMIENTO_DEMO
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from toy_cohort import toy_frames
-
-from ruxtrack.cohort import Study, load_study
-
-TOMOMASA_CASE = Path(__file__).parent / "data" / "tomomasa_case"
+from ruxtrack.cohort import Study, StudyRun, load_study, run_study
 
 
 @pytest.fixture(scope="session")
@@ -20,5 +12,6 @@ def sarmiento() -> Study:
 
 
 @pytest.fixture(scope="session")
-def toy() -> dict:
-    return toy_frames()
+def sarmiento_run(sarmiento: Study) -> StudyRun:
+    """The seed 004 study on the shipped 18-patient synthetic demo (CSV folder, DuckDB)."""
+    return run_study(sarmiento, SARMIENTO_DEMO)

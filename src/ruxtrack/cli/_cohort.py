@@ -61,6 +61,15 @@ def register(app: typer.Typer) -> None:
         engine: str = typer.Option("duckdb", "--engine", help="duckdb or pyspark"),
     ) -> None:
         """Run a study: results.json, tables (HTML, LaTeX, CSV), figures (PNG, SVG), report.html."""
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
         from ruxtrack.errors import AnalysisError
         from ruxtrack.outputs import build_report
 
@@ -68,12 +77,38 @@ def register(app: typer.Typer) -> None:
             if (data is None) == (db is None):
                 raise AnalysisError("give exactly one of --data PATH or --db URL")
             source = data if data is not None else str(db)
-            with console.status("starting") as status:
-                run, files = build_report(
-                    study, source, out, engine=engine, progress=lambda m: status.update(m)
-                )
+            columns = (
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+            )
+            with Progress(*columns, console=console, transient=True) as bar:
+                task = bar.add_task("starting", total=None)
+
+                def step(message: str, done: int, total: int) -> None:
+                    bar.update(task, description=message, completed=done, total=total)
+
+                run, files = build_report(study, source, out, engine=engine, progress=step)
             r = run.results
-            console.print(f"{r.study}: {r.n_included} of {r.n_read} patients included ({engine})")
-            for t in r.tables:
-                console.print(f"  {t.id}: {t.title}")
-            console.print(f"wrote {len(files.all())} files to {out}; open {files.report}")
+            label = " — synthetic data" if r.synthetic else ""
+            console.print(
+                f"{r.study}: {r.n_included} of {r.n_read} patients included ({engine}){label}"
+            )
+            for f in r.flow:
+                if f.removed or f.unknown:
+                    console.print(f"  {f.kind} {f.label}: {f.removed} removed, {f.unknown} unknown")
+            n_caveats = sum(
+                len(row.test.warnings) for t in r.tables for row in t.rows if row.test
+            ) + sum(len(a.warnings) for a in r.analyses)
+            skipped = [a.id for a in r.analyses if not a.computed]
+            if n_caveats:
+                console.print(f"  {n_caveats} statistical caveat(s) recorded in the report")
+            if skipped:
+                console.print(f"  not computed (see the report): {', '.join(skipped)}")
+            written = files.all()
+            console.print(f"wrote {len(written)} files to {out}:")
+            for path in written:
+                console.print(f"  {path.relative_to(out)}")
+            console.print(f"open {files.report}")

@@ -26,7 +26,7 @@ from ruxtrack.cohort._results import (
     TableResult,
     TestResult,
 )
-from ruxtrack.cohort._run import StudyRun, patient_course, run_study, support_days
+from ruxtrack.cohort._run import StudyRun, event_days, patient_course, run_study, support_days
 from ruxtrack.cohort._study import (
     AnalysisSpec,
     Condition,
@@ -73,6 +73,7 @@ __all__ = [
     "compute_features",
     "connect_engine",
     "event_column",
+    "event_days",
     "extract_base",
     "feature_expr",
     "is_spreadsheet",

@@ -2,9 +2,9 @@
 
 Every number comes from :mod:`ruxtrack.stats` (through :mod:`ruxtrack.cohort._stats`); this module
 only chooses which statistic a row needs, builds the cells with the n each rests on, and formats the
-text shown. Tests: continuous by group → Kruskal–Wallis (two groups: Mann–Whitney, exact);
-categorical by group → Fisher's exact (2×2 or r×c); markers over time → Friedman on complete cases
-with pairwise Wilcoxon signed-rank tests, Holm-adjusted.
+text shown. Tests: continuous by group → Kruskal–Wallis with Dunn (two groups: Wilcoxon rank-sum,
+exact where R is); categorical by group → Fisher's exact test (2×2, or exact r×c); markers over
+time → Friedman on complete cases with pairwise Wilcoxon signed-rank tests, Holm-adjusted.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def _median_cell(values: pd.Series, n_col: int, factor: float = 1.0) -> Cell:
     x = pd.to_numeric(values, errors="coerce").dropna().astype(float) * factor
     if len(x) == 0:
         return Cell(text="—", n=0, n_missing=n_col, stat="median_range")
-    d = st.describe(x.to_numpy())
+    d, method = st.numeric_summary(x)
     text = f"{fmt_num(d['median'])} ({fmt_num(d['min'])}–{fmt_num(d['max'])})"
     return Cell(
         text=text,
@@ -88,25 +88,32 @@ def _median_cell(values: pd.Series, n_col: int, factor: float = 1.0) -> Cell:
         n_missing=n_col - len(x),
         stat="median_range",
         values=d,
-        method=st.describe_method(),
+        method=method,
     )
 
 
-def _bool_cell(values: pd.Series, n_col: int) -> Cell:
-    x = values.dropna().astype(bool)
-    n = len(x)
-    k = int(x.sum())
+def _proportion_cell(k: int, n: int, n_col: int, study: Study) -> Cell:
     if n == 0:
         return Cell(text="—", n=0, n_missing=n_col, stat="percent")
-    prop = st.proportion(k, n)
+    vals, method = st.proportion(k, n, study.proportion_ci, n_missing=n_col - n)
     return Cell(
         text=f"{k} ({_pct(k, n)})",
         n=n,
         n_missing=n_col - n,
         stat="percent",
-        values={"count": k, **prop["values"]},
-        method=prop["method"],
+        values=vals,
+        method=method,
     )
+
+
+def _bool_cell(values: pd.Series, n_col: int, study: Study) -> Cell:
+    x = values.dropna().astype(bool)
+    return _proportion_cell(int(x.sum()), len(x), n_col, study)
+
+
+def _percent_cell(values: pd.Series, level: str, n_col: int, study: Study) -> Cell:
+    x = values.dropna().astype("string")
+    return _proportion_cell(int((x == level).sum()), len(x), n_col, study)
 
 
 def _levels(values: pd.Series, row: TableRow, study: Study) -> list[str]:
@@ -148,7 +155,9 @@ def _flags_cell(frame: pd.DataFrame, row: TableRow) -> Cell:
     vals: dict[str, float | int | None] = {}
     n_known = len(frame)
     for var in row.vars:
-        col = frame[var] if var in frame.columns else pd.Series([pd.NA] * len(frame))
+        if var not in frame.columns:
+            raise AnalysisError(f"table row {row.label!r} reads {var!r}, which is not a feature")
+        col = frame[var]
         k = int(col.fillna(False).astype(bool).sum())
         vals[var] = k
         n_known = min(n_known, int(col.notna().sum()))
@@ -169,62 +178,38 @@ def _distribution_cell(values: pd.Series, row: TableRow, n_col: int) -> Cell:
     if n == 0:
         return Cell(text="—", n=0, n_missing=n_col, stat="distribution")
     counts = x.value_counts()
-    parts = [f"{_level_label(str(lv), row)} {_pct(int(k), n)}%" for lv, k in counts.items()]
-    vals: dict[str, float | int | None] = {str(lv): int(k) for lv, k in counts.items()}
+    order = sorted(counts.index, key=lambda lv: (-int(counts[lv]), str(lv)))
+    parts = [f"{_level_label(str(lv), row)} {_pct(int(counts[lv]), n)}%" for lv in order]
+    vals: dict[str, float | int | None] = {str(lv): int(counts[lv]) for lv in order}
     return Cell(text="; ".join(parts), n=n, n_missing=n_col - n, stat="distribution", values=vals)
-
-
-def _percent_cell(values: pd.Series, level: str, n_col: int) -> Cell:
-    x = values.dropna().astype("string")
-    n = len(x)
-    k = int((x == level).sum())
-    if n == 0:
-        return Cell(text="—", n=0, n_missing=n_col, stat="percent")
-    prop = st.proportion(k, n)
-    return Cell(
-        text=f"{k} ({_pct(k, n)})",
-        n=n,
-        n_missing=n_col - n,
-        stat="percent",
-        values={"count": k, **prop["values"]},
-        method=prop["method"],
-    )
 
 
 # -- tests -------------------------------------------------------------------------------------
 
 
-def _categorical_test(cols: dict[str, pd.DataFrame], var: str, bool_var: bool) -> TestResult | None:
-    series = {g: f[var].dropna() for g, f in cols.items()}
-    series = {
-        g: s.astype(bool).astype(str) if bool_var else s.astype(str)
-        for g, s in series.items()
-        if len(s)
-    }
-    if len(series) < 2:
-        return None
-    levels = sorted({v for s in series.values() for v in s})
-    if len(levels) < 2:
-        return TestResult(
-            method="Fisher's exact test",
-            p_value=1.0,
-            n=sum(map(len, series.values())),
-            note="one level only: no test needed (p = 1)",
-        )
-    table = np.array([[int((s == lv).sum()) for lv in levels] for s in series.values()])
-    return TestResult(**st.fisher(table))
+def _not_tested(n: int, why: str) -> TestResult:
+    return TestResult(method="not tested", p_value=None, n=n, note=why)
 
 
-def _continuous_test(cols: dict[str, pd.DataFrame], var: str) -> TestResult | None:
-    samples = [
-        pd.to_numeric(f[var], errors="coerce").dropna().to_numpy(float) for f in cols.values()
-    ]
-    samples = [s for s in samples if len(s)]
-    if len(samples) < 2:
+def _categorical_test(
+    frame: pd.DataFrame, var: str, study: Study, bool_var: bool
+) -> TestResult | None:
+    """Fisher's exact test of group × level (2×2 or r×c, exact) on patients with a value."""
+    order = [lv.value for lv in study.groups.levels] if study.groups is not None else []
+    data = frame.loc[frame[var].notna() & frame["group"].isin(order), [var, "group"]]
+    values = data[var].astype(bool).astype(str) if bool_var else data[var].astype(str)
+    table = pd.crosstab(data["group"], values)
+    table = table.reindex([g for g in order if g in table.index])
+    if table.shape[0] < 2:
         return None
-    if len(samples) == 2:
-        return TestResult(**st.mann_whitney(samples[0], samples[1]))
-    return TestResult(**st.kruskal(samples, list(cols)))
+    if table.shape[1] < 2:
+        return _not_tested(int(table.to_numpy().sum()), "a single level in every group")
+    return st.fisher(table)
+
+
+def _continuous_test(frame: pd.DataFrame, var: str, study: Study) -> TestResult | None:
+    order = [lv.value for lv in study.groups.levels] if study.groups is not None else []
+    return st.group_test(frame[var], frame["group"], order)
 
 
 # -- tables ------------------------------------------------------------------------------------
@@ -244,7 +229,7 @@ def _summary_table(spec: TableSpec, frame: pd.DataFrame, study: Study) -> TableR
             elif row.stat == "counts":
                 cell = _counts_cell(values, row, n, _levels(values, row, study))
             elif row.stat == "percent_true":
-                cell = _bool_cell(values, n)
+                cell = _bool_cell(values, n, study)
             else:
                 cell = _distribution_cell(values, row, n)
         rows.append(RowResult(label=row.label, var=row.var, cells={OVERALL: cell}))
@@ -277,26 +262,28 @@ def _markers_table(spec: TableSpec, frame: pd.DataFrame, study: Study) -> TableR
         m = study.marker(code)
         unit = m.display_unit or m.unit
         label = f"{m.label} median/range"
-        if m.normal is not None:
-            label += f", normal value {m.normal.text}"
-        else:
-            label += f", {unit}"
+        label += f", normal value {m.normal.text}" if m.normal is not None else f", {unit}"
+        cols = [f"{code}__{tp}" for tp in spec.time_points]
         cells = {
-            tp: _median_cell(frame[f"{code}__{tp}"], n, m.display_factor) for tp in spec.time_points
+            tp: _median_cell(frame[c], n, m.display_factor)
+            for tp, c in zip(spec.time_points, cols, strict=True)
         }
-        wide = frame[[f"{code}__{tp}" for tp in spec.time_points]].astype(float)
-        complete = wide.dropna()
-        test: TestResult | None = None
-        if len(complete) >= 2:
-            fr = st.friedman(complete.to_numpy(), list(spec.time_points))
-            test = TestResult(**fr)
+        wide = frame[cols].astype(float)
+        wide.columns = list(spec.time_points)
+        complete = int(wide.notna().all(axis=1).sum())
+        test: TestResult
+        if len(spec.time_points) < 2:
+            test = _not_tested(complete, "one time point only")
+        elif complete < 2:
+            test = _not_tested(complete, f"{complete} complete case(s): at least 2 are needed")
+        else:
+            test = st.friedman(wide)
         rows.append(RowResult(label=label, var=code, cells=cells, test=test))
-    cols = {tp: study.time_point(tp).label for tp in spec.time_points}
     return TableResult(
         id=spec.id,
         title=spec.title,
         kind="markers_over_time",
-        columns=cols,
+        columns={tp: study.time_point(tp).label for tp in spec.time_points},
         column_n={tp: n for tp in spec.time_points},
         rows=tuple(rows),
         footnote=spec.footnote,
@@ -309,34 +296,35 @@ def _by_group_table(spec: TableSpec, frame: pd.DataFrame, study: Study) -> Table
     col_n = {g: len(f) for g, f in cols.items()}
     rows: list[RowResult] = []
     for row in spec.rows:
-        assert row.var is not None or row.stat == "flags"
-        var = str(row.var)
+        if row.var is None:
+            raise AnalysisError(f"table {spec.id}: row {row.label!r} needs var in a by-group table")
+        var = row.var
         if var not in frame.columns:
             raise AnalysisError(f"table {spec.id} reads {var!r}, which is not a feature")
         test: TestResult | None = None
         if row.stat == "percent":
             levels = _levels(frame[var], row, study)
             if row.test in ("auto", "fisher"):
-                test = _categorical_test(cols, var, bool_var=False)
+                test = _categorical_test(frame, var, study, bool_var=False)
             rows.append(
                 RowResult(label=row.label, var=var, cells={}, test=test, is_group_label=True)
             )
             for lv in levels:
-                cells = {g: _percent_cell(f[var], lv, len(f)) for g, f in cols.items()}
+                cells = {g: _percent_cell(f[var], lv, len(f), study) for g, f in cols.items()}
                 rows.append(RowResult(label=_level_label(lv, row), var=var, level=lv, cells=cells))
             continue
         if row.stat == "percent_true":
-            cells = {g: _bool_cell(f[var], len(f)) for g, f in cols.items()}
+            cells = {g: _bool_cell(f[var], len(f), study) for g, f in cols.items()}
             if row.test in ("auto", "fisher"):
-                test = _categorical_test(cols, var, bool_var=True)
+                test = _categorical_test(frame, var, study, bool_var=True)
         elif row.stat == "median_range":
             cells = {g: _median_cell(f[var], len(f), row.display_factor) for g, f in cols.items()}
             if row.test in ("auto", "kruskal", "mann_whitney"):
-                test = _continuous_test(cols, var)
+                test = _continuous_test(frame, var, study)
         elif row.stat == "distribution":
             cells = {g: _distribution_cell(f[var], row, len(f)) for g, f in cols.items()}
             if row.test == "fisher":
-                test = _categorical_test(cols, var, bool_var=False)
+                test = _categorical_test(frame, var, study, bool_var=False)
         else:
             cells = {
                 g: _counts_cell(f[var], row, len(f), _levels(frame[var], row, study))
@@ -363,9 +351,10 @@ def time_to_event(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Time from the index (days) and the event code per patient.
 
-    Code 0: censored at the last follow-up, the administrative horizon or the last known time;
-    1: ``event``; 2, 3, ...: the ``competing`` events in order. Patients with an event before the
-    index are left out (NaN time).
+    Code 0: censored at the last follow-up (``day_last_followup``) or the administrative
+    horizon, whichever comes first (the horizon when no last follow-up is recorded);
+    1: ``event``; 2, 3, ...: the ``competing`` events in order (the first to happen counts).
+    Patients whose first event or censoring falls before the index are left out (NaN time).
     """
     ev_cols = [f"day_{event}", *[f"day_{c}" for c in competing]]
     for c in ev_cols:
@@ -388,77 +377,107 @@ def time_to_event(
     return time, code
 
 
-def _analysis(spec: AnalysisSpec, frame: pd.DataFrame, study: Study) -> AnalysisResult:
-    horizon = spec.horizon_days or study.extract.follow_up_days
-    if spec.kind in ("cumulative_incidence", "kaplan_meier"):
-        assert spec.event is not None
-        time, code = time_to_event(frame, spec.event, spec.competing, horizon)
-        ok = ~np.isnan(time)
-        if spec.kind == "cumulative_incidence":
-            res = st.cumulative_incidence(time[ok], code[ok], spec.event, list(spec.competing))
-        else:
-            res = st.kaplan_meier(time[ok], (code[ok] == 1).astype(int))
-        return AnalysisResult(
-            id=spec.id,
-            title=spec.title,
-            kind=spec.kind,
-            method=res["method"],
-            n=int(ok.sum()),
-            values=res["values"],
-            note=res.get("note"),
-        )
-    if spec.kind == "logistic_firth":
-        from ruxtrack.cohort._features import condition_expr  # noqa: F401 - same rule language
-
-        assert spec.outcome is not None
-        y = _condition_pandas(frame, spec.outcome)
-        x = frame[list(spec.predictors)]
-        data = pd.concat([y.rename("y"), x], axis=1).dropna()
-        res = st.firth(
-            data["y"].astype(int).to_numpy(),
-            data[list(spec.predictors)].astype(float).to_numpy(),
-            list(spec.predictors),
-        )
-        return AnalysisResult(
-            id=spec.id,
-            title=spec.title,
-            kind=spec.kind,
-            method=res["method"],
-            n=len(data),
-            values=res["values"],
-            note=res.get("note"),
-        )
-    if spec.kind == "kruskal_wallis":
-        assert spec.var is not None
-        cols = _columns(frame, study)
-        test = _continuous_test(cols, spec.var)
-        if test is None:
-            raise AnalysisError(f"analysis {spec.id}: fewer than two groups with data")
-        return AnalysisResult(
-            id=spec.id,
-            title=spec.title,
-            kind=spec.kind,
-            method=test.method,
-            n=test.n,
-            values=test.model_dump(),
-            note=test.note,
-        )
-    assert spec.var is not None
-    flags = frame[spec.var].dropna().astype(bool)
-    k = int(flags.to_numpy().sum())
-    prop = st.proportion(k, len(flags))
+def _not_computed(spec: AnalysisSpec, method: str, n: int, why: str) -> AnalysisResult:
     return AnalysisResult(
         id=spec.id,
         title=spec.title,
         kind=spec.kind,
-        method=prop["method"],
-        n=len(flags),
-        values={"count": k, **prop["values"]},
+        method=method,
+        n=n,
+        computed=False,
+        values={},
+        note=why,
     )
 
 
+def _analysis(spec: AnalysisSpec, frame: pd.DataFrame, study: Study) -> AnalysisResult:
+    """Run one analysis; when the data do not allow it (no events, no variation, one group),
+    the result says so (``computed=False``) instead of failing the whole report. A study that
+    reads a feature that does not exist is an error."""
+    reads = [spec.var] if spec.var is not None else []
+    reads += list(spec.predictors)
+    if spec.outcome is not None:
+        reads += sorted(spec.outcome.variables())
+    missing = [v for v in reads if v not in frame.columns]
+    if missing:
+        raise AnalysisError(f"analysis {spec.id} reads {missing}, which are not features")
+    horizon = spec.horizon_days or study.extract.follow_up_days
+    try:
+        return _run_analysis(spec, frame, study, horizon)
+    except AnalysisError as exc:
+        return _not_computed(spec, _INTENDED[spec.kind], len(frame), str(exc))
+
+
+_INTENDED = {
+    "cumulative_incidence": "Aalen-Johansen cumulative incidence",
+    "kaplan_meier": "Kaplan-Meier product-limit estimator",
+    "logistic_firth": "Firth penalised-likelihood logistic regression",
+    "kruskal_wallis": "Kruskal-Wallis rank-sum test",
+    "proportion": "proportion with a confidence interval",
+}
+
+
+def _run_analysis(
+    spec: AnalysisSpec, frame: pd.DataFrame, study: Study, horizon: float
+) -> AnalysisResult:
+    def done(
+        method: str, n: int, values: dict[str, Any], notes: tuple[str, ...] = ()
+    ) -> AnalysisResult:
+        return AnalysisResult(
+            id=spec.id,
+            title=spec.title,
+            kind=spec.kind,
+            method=method,
+            n=n,
+            values=values,
+            warnings=notes,
+        )
+
+    if spec.kind in ("cumulative_incidence", "kaplan_meier"):
+        assert spec.event is not None
+        time, code = time_to_event(frame, spec.event, spec.competing, horizon)
+        ok = ~np.isnan(time)
+        groups: list[str] | None = None
+        if spec.by_group:
+            if study.groups is None:
+                raise AnalysisError(f"analysis {spec.id} is by group but the study has no groups")
+            ok &= frame["group"].notna().to_numpy()
+            groups = [str(g) for g in frame["group"][ok]]
+        if spec.kind == "cumulative_incidence":
+            names = ["censored", spec.event, *spec.competing]
+            method, values, notes = st.cumulative_incidence(
+                time[ok], [names[int(c)] for c in code[ok]], groups
+            )
+        else:
+            method, values, notes = st.kaplan_meier(time[ok], (code[ok] == 1).astype(int), groups)
+        values["horizon_days"] = horizon
+        return done(method, int(ok.sum()), values, notes)
+    if spec.kind == "logistic_firth":
+        assert spec.outcome is not None
+        data = frame[list(spec.predictors)].astype("float64").copy()
+        data["outcome"] = _condition_pandas(frame, spec.outcome).astype("float64")
+        method, values, notes = st.firth(data, "outcome", spec.predictors)
+        values["outcome_label"] = spec.outcome_label
+        return done(method, int(values["n"]), values, notes)
+    if spec.kind == "kruskal_wallis":
+        assert spec.var is not None
+        test = _continuous_test(frame, spec.var, study)
+        if test is None:
+            raise AnalysisError("fewer than two groups with data")
+        return done(test.method, test.n, test.model_dump(mode="json"), test.warnings)
+    assert spec.var is not None
+    flags = frame[spec.var].dropna().astype(bool)
+    if len(flags) == 0:
+        raise AnalysisError(f"no patient has a value for {spec.var}")
+    vals, method = st.proportion(
+        int(flags.sum()), len(flags), study.proportion_ci, len(frame) - len(flags)
+    )
+    return done(method, len(flags), dict(vals))
+
+
 def _condition_pandas(frame: pd.DataFrame, cond: Any) -> pd.Series:
-    """Evaluate an outcome condition on the small frame (same semantics as the Ibis compiler)."""
+    """Evaluate an outcome condition on the small frame (same semantics as the Ibis compiler):
+    a comparison on a missing value is missing."""
     if cond.all is not None or cond.any is not None or cond.not_ is not None:
         raise AnalysisError("an analysis outcome is one comparison (var, op, value)")
     col = frame[cond.var]
@@ -472,6 +491,8 @@ def _condition_pandas(frame: pd.DataFrame, cond: Any) -> pd.Series:
         "in": lambda c, v: c.isin(list(v)),
         "not_in": lambda c, v: ~c.isin(list(v)),
     }
+    if cond.op not in ops:
+        raise AnalysisError(f"an analysis outcome cannot use op {cond.op}")
     out: pd.Series = ops[cond.op](col, cond.value).astype("boolean")
     return out.mask(col.isna())
 
@@ -506,9 +527,10 @@ def analyse(features: FeatureTable, study: Study, *, origin: str, engine: str) -
         notes.append(
             f"{ungrouped} included patient(s) have no group and are left out of by-group tables"
         )
-    synthetic = None
+    synthetic: bool | None = None  # mixed: neither label is true of the report
     if "synthetic" in frame.columns:
-        synthetic = bool(frame["synthetic"].fillna(False).astype(bool).all())
+        marked = frame["synthetic"].fillna(False).astype(bool)
+        synthetic = True if marked.all() else (False if not marked.any() else None)
     return StudyResults(
         study=study.study,
         title=study.title,

@@ -21,7 +21,7 @@ __all__ = [
     "TestResult",
 ]
 
-RESULTS_SCHEMA_VERSION = "1.0"
+RESULTS_SCHEMA_VERSION = "2.0"
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
 
@@ -43,7 +43,13 @@ class Cell(BaseModel):
 
 
 class TestResult(BaseModel):
-    """A hypothesis test attached to a row (or a table), named as computed."""
+    """A hypothesis test attached to a row, named exactly as :mod:`ruxtrack.stats` computed it.
+
+    ``p_value`` is None when no test was defined (``note`` says why). ``detail`` is the
+    ``to_dict()`` of the :mod:`ruxtrack.stats` result (its ``result_type`` names the class).
+    """
+
+    __test__ = False  # not a pytest test class
 
     model_config = _FROZEN
 
@@ -51,8 +57,14 @@ class TestResult(BaseModel):
     p_value: float | None
     statistic: float | None = None
     n: int = Field(ge=0, description="patients the test used (complete cases)")
+    posthoc_method: str | None = Field(
+        default=None, description="post hoc comparisons and their multiplicity adjustment"
+    )
     detail: dict[str, Any] = Field(default_factory=dict)
     note: str | None = None
+    warnings: tuple[str, ...] = Field(
+        default=(), description="statistical caveats raised while computing (e.g. ties)"
+    )
 
 
 class RowResult(BaseModel):
@@ -82,11 +94,15 @@ class TableResult(BaseModel):
     rows: tuple[RowResult, ...]
     footnote: str | None = None
     source: str | None = None
-    tests: tuple[TestResult, ...] = ()
 
 
 class AnalysisResult(BaseModel):
-    """A further analysis (cumulative incidence, Kaplan–Meier, Firth logistic, ...)."""
+    """A further analysis (cumulative incidence, Kaplan–Meier, Firth logistic, ...).
+
+    ``values`` is the ``to_dict()`` of the :mod:`ruxtrack.stats` result (or, for a proportion,
+    the count with its interval); ``computed`` is False when the data do not allow the analysis
+    (``note`` says why) and ``values`` is then empty.
+    """
 
     model_config = _FROZEN
 
@@ -95,8 +111,10 @@ class AnalysisResult(BaseModel):
     kind: str
     method: str
     n: int = Field(ge=0)
+    computed: bool = True
     values: dict[str, Any]
     note: str | None = None
+    warnings: tuple[str, ...] = ()
 
 
 class FlowRecord(BaseModel):
@@ -122,7 +140,9 @@ class StudyResults(BaseModel):
     data_origin: str
     engine: str
     synthetic: bool | None = Field(
-        default=None, description="True when every patient is marked synthetic"
+        default=None,
+        description="True when every included patient is marked synthetic, False when none "
+        "is, None when mixed",
     )
     n_read: int
     n_included: int

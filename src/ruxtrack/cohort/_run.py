@@ -17,7 +17,7 @@ from ruxtrack.cohort._study import Study, load_study
 from ruxtrack.cohort._wide import is_spreadsheet, read_wide
 from ruxtrack.errors import AnalysisError
 
-__all__ = ["StudyRun", "patient_course", "run_study", "support_days"]
+__all__ = ["StudyRun", "event_days", "patient_course", "run_study", "support_days"]
 
 Progress = Callable[[str], None]
 
@@ -72,35 +72,70 @@ def run_study(
     return StudyRun(study=st, tables=opened, features=features, results=results)
 
 
-def _anchor_ts(tables: CohortTables, study: Study, anchor: str) -> ibis.Table:
+def _anchor_day(tables: CohortTables, study: Study, anchor: str) -> ibis.Table:
+    """Per patient the start (midnight) of the anchor's calendar day, in epoch seconds.
+
+    Course figures count days as clinicians do: day 0 is the calendar day of the anchor (the
+    day of the first dose), day 1 the next; a time of day falls inside its day.
+    """
     ref = study.index if anchor == "index" else anchor
     name, _, occ = ref.partition("#")
     ev = tables.events
     sel = ev.filter((ev.event == name) & (ev.occurrence == (int(occ) if occ else 1)))
-    return sel.select(sel.patient_id, a=sel.t.epoch_seconds().cast("float64"))
+    epoch = sel.t.epoch_seconds().cast("float64")
+    return sel.select(sel.patient_id, a=((epoch / DAY).floor() * DAY).cast("float64"))
 
 
 def _days(col: ibis.Value, a: ibis.Value) -> ibis.Value:
     return ((col.epoch_seconds().cast("float64") - a) / DAY).cast("float64")
 
 
+def _is_midnight(col: ibis.Value) -> ibis.Value:
+    """A time at 00:00 is read as a date: the end of a date-only episode covers its whole day."""
+    epoch = col.epoch_seconds().cast("float64")
+    return (epoch - (epoch / DAY).floor() * DAY) == 0
+
+
 def support_days(tables: CohortTables, study: Study, anchor: str = "index") -> pd.DataFrame:
-    """Every support episode with start/end in days from the anchor (for the swimmer plot)."""
-    a = _anchor_ts(tables, study, anchor)
+    """Every support episode in days from the anchor's calendar day (for the swimmer plot).
+
+    Columns: ``patient_id``, ``mode``, ``fio2``, ``start_day``, ``end_day`` (NaN: ongoing) and
+    ``end_is_date`` (the end was recorded as a day, so the episode covers that whole day).
+    """
+    a = _anchor_day(tables, study, anchor)
     sp = tables.support
     j = sp.join(a, "patient_id")
     out = j.select(
-        j.patient_id, j.mode, j.fio2, start_day=_days(j.t_start, j.a), end_day=_days(j.t_end, j.a)
+        j.patient_id,
+        j.mode,
+        j.fio2,
+        start_day=_days(j.t_start, j.a),
+        end_day=_days(j.t_end, j.a),
+        end_is_date=_is_midnight(j.t_end),
     )
     frame: pd.DataFrame = out.to_pandas()
+    return frame
+
+
+def event_days(
+    tables: CohortTables, study: Study, events: list[str], anchor: str = "index"
+) -> pd.DataFrame:
+    """The first occurrence of each of ``events`` per patient, in days from the anchor's
+    calendar day (columns ``patient_id``, ``event``, ``day``), on the axis of
+    :func:`support_days` and :func:`patient_course`."""
+    a = _anchor_day(tables, study, anchor)
+    ev = tables.events
+    sel = ev.filter(ev.event.isin(events) & (ev.occurrence == 1)).join(a, "patient_id")
+    frame: pd.DataFrame = sel.select(sel.patient_id, sel.event, day=_days(sel.t, sel.a)).to_pandas()
     return frame
 
 
 def patient_course(
     tables: CohortTables, study: Study, patient_id: str, anchor: str
 ) -> dict[str, pd.DataFrame]:
-    """One patient's drugs, support, observations and assessments in days from ``anchor``."""
-    a = _anchor_ts(tables, study, anchor).filter(ibis._.patient_id == patient_id)
+    """One patient's drugs, support, observations, assessments and events in days from the
+    anchor's calendar day (day 0 is the anchor's day; drug days are inclusive)."""
+    a = _anchor_day(tables, study, anchor).filter(ibis._.patient_id == patient_id)
     if a.count().to_pyarrow().as_py() == 0:
         raise AnalysisError(f"patient {patient_id} has no {anchor} event")
     out: dict[str, pd.DataFrame] = {}
@@ -115,7 +150,11 @@ def patient_course(
     ).to_pandas()
     sp = tables.support.filter(tables.support.patient_id == patient_id).join(a, "patient_id")
     out["support"] = sp.select(
-        sp.mode, sp.fio2, start_day=_days(sp.t_start, sp.a), end_day=_days(sp.t_end, sp.a)
+        sp.mode,
+        sp.fio2,
+        start_day=_days(sp.t_start, sp.a),
+        end_day=_days(sp.t_end, sp.a),
+        end_is_date=_is_midnight(sp.t_end),
     ).to_pandas()
     ob = tables.observations.filter(tables.observations.patient_id == patient_id).join(
         a, "patient_id"
@@ -127,4 +166,6 @@ def patient_course(
     out["assessments"] = asm.select(
         asm.kind, asm.value, asm.code, day=_days(asm.t, asm.a)
     ).to_pandas()
+    ev = tables.events.filter(tables.events.patient_id == patient_id).join(a, "patient_id")
+    out["events"] = ev.select(ev.event, ev.occurrence, day=_days(ev.t, ev.a)).to_pandas()
     return out

@@ -1,299 +1,177 @@
-"""The one place the cohort layer calls statistics.
+"""The one seam between the cohort layer and :mod:`ruxtrack.stats`.
 
-Each function returns plain values plus the method name as the output must show it. The numbers
-come from the libraries that do them well (scipy, statsmodels, scikit-posthocs, lifelines,
-firthmodels), called with the settings that match R where the defaults differ (project notes
-DEPENDENCIES.md): Wilcoxon and Mann–Whitney exact below 50 without ties, else normal with
-continuity correction; Wilson intervals for proportions; R's type-7 quantiles for the IQR.
-When the project's statistics layer (:mod:`ruxtrack.stats`) is present, this module is the seam
-to route through it.
+Every number comes from :mod:`ruxtrack.stats` (pinned to R); this module only calls it and turns
+its frozen results into the cells and tests of :mod:`ruxtrack.cohort._results`, keeping the n each
+rests on and the method name exactly as :mod:`ruxtrack.stats` reports it. Statistical caveats
+(:class:`ruxtrack.stats.StatisticalWarning`: ties forcing the normal approximation, small groups)
+are not printed: they are recorded on the test or analysis they concern, so they reach
+results.json and the report instead of the terminal.
 """
 
 from __future__ import annotations
 
-import itertools
 import warnings
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Literal, TypeVar
 
 import numpy as np
+import pandas as pd
 
-from ruxtrack.errors import AnalysisError
+from ruxtrack import stats
+from ruxtrack.cohort._results import TestResult
 
 __all__ = [
+    "ProportionCI",
     "cumulative_incidence",
-    "describe",
-    "describe_method",
     "firth",
     "fisher",
     "friedman",
+    "group_test",
     "kaplan_meier",
-    "kruskal",
-    "mann_whitney",
+    "numeric_summary",
     "proportion",
+    "recorded",
 ]
 
-#: Monte Carlo resamples and seed for r×c Fisher tests (scipy has no exact r×c test, trap G10).
-FISHER_RC_RESAMPLES = 200_000
-FISHER_RC_SEED = 20210101
-EXACT_BELOW = 50  # R's wilcox.test switches to the normal approximation from n = 50
+ProportionCI = Literal["wilson", "clopper-pearson"]
+T = TypeVar("T")
 
 
-def describe_method() -> str:
-    """How medians and quartiles are computed."""
-    return "median, range, IQR (quantile type 7, as R)"
+def recorded(call: Callable[[], T]) -> tuple[T, tuple[str, ...]]:
+    """Run ``call`` and return its result with the statistical warnings it raised.
+
+    Only :class:`ruxtrack.stats.StatisticalWarning` is collected; any other warning is re-issued
+    unchanged.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = call()
+    notes: list[str] = []
+    for w in caught:
+        if issubclass(w.category, stats.StatisticalWarning):
+            notes.append(f"{w.category.__name__}: {w.message}")
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return result, tuple(dict.fromkeys(notes))
 
 
-def describe(x: np.ndarray) -> dict[str, float | int | None]:
-    """Median, range and IQR of a sample (no missing values)."""
-    q1, med, q3 = np.percentile(x, [25, 50, 75])
-    return {
-        "n": len(x),
-        "median": float(med),
-        "min": float(np.min(x)),
-        "max": float(np.max(x)),
-        "q1": float(q1),
-        "q3": float(q3),
+def numeric_summary(x: pd.Series) -> tuple[dict[str, float | int | None], str]:
+    """Median, quartiles and range of the non-missing values, and the quantile rule used."""
+    s = stats.summarize_numeric(x)
+    values: dict[str, float | int | None] = {
+        "n": s.n,
+        "median": s.median,
+        "q1": s.q1,
+        "q3": s.q3,
+        "min": s.minimum,
+        "max": s.maximum,
     }
+    return values, f"median, quartiles and range; quartiles by {s.quantile_method}"
 
 
-def proportion(k: int, n: int) -> dict[str, Any]:
-    """k/n with a 95 % Wilson score interval."""
-    from statsmodels.stats.proportion import proportion_confint
-
-    lo, hi = proportion_confint(k, n, alpha=0.05, method="wilson")
-    return {
-        "method": "Wilson score 95% CI",
-        "values": {"n": n, "proportion": k / n, "ci_low": float(lo), "ci_high": float(hi)},
+def proportion(
+    count: int, n: int, method: ProportionCI, n_missing: int = 0
+) -> tuple[dict[str, float | int | None], str]:
+    """``count`` of ``n`` with its 95 % interval and the interval's name."""
+    p = stats.proportion(count, n, method=method, n_missing=n_missing)
+    values: dict[str, float | int | None] = {
+        "count": p.count,
+        "n": p.n,
+        "proportion": p.proportion,
+        "ci_low": p.ci_low,
+        "ci_high": p.ci_high,
+        "conf_level": p.conf_level,
     }
+    return values, f"{p.conf_level:.0%} CI: {p.ci_method}"
 
 
-def _wilcoxon(a: np.ndarray, b: np.ndarray) -> tuple[float, str]:
-    from scipy import stats
-
-    d = a - b
-    nz = d[d != 0]
-    ties = len(np.unique(np.abs(nz))) < len(nz) or len(nz) < len(d)
-    if len(nz) == 0:
-        return 1.0, "no differences"
-    if len(nz) < EXACT_BELOW and not ties:
-        res = stats.wilcoxon(a, b, method="exact")
-        return float(res.pvalue), "exact"
-    res = stats.wilcoxon(a, b, method="approx", correction=True)
-    return float(res.pvalue), "normal approximation with continuity correction"
-
-
-def friedman(matrix: np.ndarray, labels: Sequence[str]) -> dict[str, Any]:
-    """Friedman test across columns (complete cases) with pairwise Wilcoxon signed-rank, Holm."""
-    from scipy import stats
-    from statsmodels.stats.multitest import multipletests
-
-    n, k = matrix.shape
-    if k < 3:
-        p, how = _wilcoxon(matrix[:, 0], matrix[:, 1])
-        return {
-            "method": f"Wilcoxon signed-rank test ({how})",
-            "p_value": p,
-            "statistic": None,
-            "n": n,
-            "detail": {},
-        }
-    res = stats.friedmanchisquare(*[matrix[:, j] for j in range(k)])
-    pairs = list(itertools.combinations(range(k), 2))
-    raw = [_wilcoxon(matrix[:, i], matrix[:, j]) for i, j in pairs]
-    adj = multipletests([p for p, _ in raw], method="holm")[1]
-    pairwise = [
-        {"a": labels[i], "b": labels[j], "p_raw": p, "p_holm": float(pa), "method": how}
-        for (i, j), (p, how), pa in zip(pairs, raw, adj, strict=True)
-    ]
-    return {
-        "method": "Friedman test (complete cases); pairwise Wilcoxon signed-rank, Holm",
-        "p_value": float(res.pvalue),
-        "statistic": float(res.statistic),
-        "n": n,
-        "detail": {"df": k - 1, "pairwise": pairwise},
-    }
-
-
-def kruskal(samples: Sequence[np.ndarray], labels: Sequence[str]) -> dict[str, Any]:
-    """Kruskal–Wallis test with Dunn's post hoc comparisons (Holm)."""
-    import pandas as pd
-    import scikit_posthocs as sp
-    from scipy import stats
-
-    res = stats.kruskal(*samples)
-    long = pd.DataFrame(
-        {
-            "v": np.concatenate(samples),
-            "g": np.repeat(list(labels)[: len(samples)], [len(s) for s in samples]),
-        }
+def _test(result: Any, notes: tuple[str, ...], *, n: int, posthoc: str | None = None) -> TestResult:
+    detail = result.to_dict()
+    detail.pop("method", None)
+    return TestResult(
+        method=result.method,
+        p_value=result.p_value,
+        statistic=getattr(result, "statistic", None),
+        n=n,
+        posthoc_method=posthoc,
+        detail=detail,
+        warnings=notes,
     )
-    dunn = sp.posthoc_dunn(long, val_col="v", group_col="g", p_adjust="holm")
-    pairwise = [
-        {"a": a, "b": b, "p_holm": float(dunn.loc[a, b])}
-        for a, b in itertools.combinations(list(dunn.index), 2)
-    ]
-    return {
-        "method": "Kruskal–Wallis test; Dunn post hoc, Holm",
-        "p_value": float(res.pvalue),
-        "statistic": float(res.statistic),
-        "n": int(sum(len(s) for s in samples)),
-        "detail": {"df": len(samples) - 1, "pairwise": pairwise},
-    }
 
 
-def mann_whitney(a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
-    """Mann–Whitney U test, exact below 50 per group without ties (as R), else corrected normal."""
-    from scipy import stats
-
-    both = np.concatenate([a, b])
-    exact = len(a) < EXACT_BELOW and len(b) < EXACT_BELOW and len(np.unique(both)) == len(both)
-    method = "exact" if exact else "asymptotic"
-    res = stats.mannwhitneyu(a, b, method=method, use_continuity=True)
-    name = "exact" if exact else "normal approximation with continuity correction"
-    return {
-        "method": f"Mann–Whitney U test ({name})",
-        "p_value": float(res.pvalue),
-        "statistic": float(res.statistic),
-        "n": int(len(a) + len(b)),
-        "detail": {},
-    }
+def fisher(table: pd.DataFrame) -> TestResult:
+    """Fisher's exact test of a groups × levels count table (exact for 2×2 and r×c)."""
+    res, notes = recorded(lambda: stats.fisher_exact(table.to_numpy()))
+    out = _test(res, notes, n=res.n)
+    detail = dict(out.detail)
+    detail["rows"] = [str(r) for r in table.index]
+    detail["columns"] = [str(c) for c in table.columns]
+    return out.model_copy(update={"detail": detail})
 
 
-def fisher(table: np.ndarray) -> dict[str, Any]:
-    """Fisher's exact test: exact for 2×2; Monte Carlo p for r×c (seeded)."""
-    from scipy import stats
-
-    table = table[:, table.sum(axis=0) > 0]
-    table = table[table.sum(axis=1) > 0]
-    n = int(table.sum())
-    if table.shape[0] < 2 or table.shape[1] < 2:
-        return {
-            "method": "Fisher's exact test",
-            "p_value": 1.0,
-            "statistic": None,
-            "n": n,
-            "detail": {"table": table.tolist()},
-            "note": "one level only: p = 1",
-        }
-    if table.shape == (2, 2):
-        res = stats.fisher_exact(table)
-        return {
-            "method": "Fisher's exact test (2×2)",
-            "p_value": float(res.pvalue),
-            "statistic": None,
-            "n": n,
-            "detail": {"table": table.tolist()},
-        }
-    mc = stats.MonteCarloMethod(
-        n_resamples=FISHER_RC_RESAMPLES, rng=np.random.default_rng(FISHER_RC_SEED)
+def friedman(wide: pd.DataFrame) -> TestResult:
+    """Friedman test on the complete cases of ``wide`` (rows: patients, columns: time points),
+    with pairwise Wilcoxon signed-rank tests, Holm-adjusted."""
+    res, notes = recorded(lambda: stats.friedman_test(wide, p_adjust="holm"))
+    return _test(
+        res, notes, n=res.n, posthoc=f"{res.posthoc_method}; {res.p_adjust_method} adjustment"
     )
-    res = stats.fisher_exact(table, method=mc)
-    return {
-        "method": f"Fisher's exact test (r×c, Monte Carlo p, {FISHER_RC_RESAMPLES} "
-        f"resamples, seed {FISHER_RC_SEED})",
-        "p_value": float(res.pvalue),
-        "statistic": None,
-        "n": n,
-        "detail": {"table": table.tolist()},
-    }
 
 
-def _curve(
-    t: Sequence[float], est: Sequence[float], lo: Sequence[float] | None, hi: Sequence[float] | None
-) -> dict[str, list[float] | None]:
-    return {
-        "time": [float(v) for v in t],
-        "estimate": [float(v) for v in est],
-        "lower": None if lo is None else [float(v) for v in lo],
-        "upper": None if hi is None else [float(v) for v in hi],
-    }
+def group_test(values: pd.Series, groups: pd.Series, order: Sequence[str]) -> TestResult | None:
+    """Compare a continuous variable across groups: Mann–Whitney for two groups with data,
+    Kruskal–Wallis with Dunn's post hoc comparisons (Holm) for more; None for fewer than two."""
+    x = pd.to_numeric(values, errors="coerce").astype(float)
+    ok = x.notna() & groups.notna()
+    present = [g for g in order if bool(((groups == g) & ok).any())]
+    if len(present) < 2:
+        return None
+    keep = ok & groups.isin(present)
+    xs, gs = x[keep].reset_index(drop=True), groups[keep].astype(str).reset_index(drop=True)
+    if np.unique(xs.to_numpy()).size == 1:
+        return TestResult(
+            method="not tested",
+            p_value=None,
+            n=len(xs),
+            note="every value is the same: no rank test is defined",
+        )
+    if len(present) == 2:
+        a, b = (xs[gs == g].to_numpy() for g in present)
+        mw, notes = recorded(lambda: stats.mann_whitney(a, b))
+        out = _test(mw, notes, n=mw.n_x + mw.n_y)
+        detail = {**out.detail, "x": present[0], "y": present[1]}
+        return out.model_copy(update={"detail": detail})
+    kw, notes = recorded(lambda: stats.kruskal_wallis(xs, gs, order=present))
+    return _test(kw, notes, n=kw.n, posthoc=f"{kw.posthoc_method}; {kw.p_adjust_method}")
 
 
-def kaplan_meier(time: np.ndarray, event: np.ndarray) -> dict[str, Any]:
-    """Kaplan–Meier survival with log-log 95 % CIs (lifelines)."""
-    from lifelines import KaplanMeierFitter
-
-    km = KaplanMeierFitter().fit(time, event)
-    sf = km.survival_function_.iloc[:, 0]
-    ci = km.confidence_interval_survival_function_
-    median = km.median_survival_time_
-    return {
-        "method": "Kaplan–Meier, 95% CI log(-log) (lifelines)",
-        "values": {
-            "n_events": int(event.sum()),
-            "median": None if not np.isfinite(median) else float(median),
-            "curves": {"survival": _curve(sf.index, sf.to_numpy(), ci.iloc[:, 0], ci.iloc[:, 1])},
-        },
-    }
+def kaplan_meier(
+    time: np.ndarray, event: np.ndarray, groups: Sequence[str] | None = None
+) -> tuple[str, dict[str, Any], tuple[str, ...]]:
+    """Kaplan–Meier estimate (R's log CI and median rule): method, ``to_dict()``, warnings."""
+    res, notes = recorded(lambda: stats.kaplan_meier(time, event, groups=groups))
+    method = f"{res.method}; {res.conf_level:.0%} CI {res.conf_type}"
+    return method, res.to_dict(), notes
 
 
 def cumulative_incidence(
-    time: np.ndarray, code: np.ndarray, event: str, competing: Sequence[str]
-) -> dict[str, Any]:
-    """Aalen–Johansen cumulative incidence of each event type (code 1 = ``event``)."""
-    from lifelines import AalenJohansenFitter
-
-    names = [event, *competing]
-    curves: dict[str, Any] = {}
-    final: dict[str, float] = {}
-    counts: dict[str, int] = {}
-    for j, name in enumerate(names, start=1):
-        counts[name] = int((code == j).sum())
-        if counts[name] == 0:
-            curves[name] = _curve([0.0], [0.0], None, None)
-            final[name] = 0.0
-            continue
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            aj = AalenJohansenFitter(calculate_variance=True, seed=0).fit(
-                time, code, event_of_interest=j
-            )
-        est = aj.cumulative_density_.iloc[:, 0]
-        ci = aj.confidence_interval_cumulative_density_
-        curves[name] = _curve(
-            est.index, est.to_numpy(), ci.iloc[:, 0].clip(0, 1), ci.iloc[:, 1].clip(0, 1)
-        )
-        final[name] = float(est.iloc[-1])
-    return {
-        "method": "Aalen–Johansen cumulative incidence, competing risks (lifelines)",
-        "values": {
-            "events": counts,
-            "censored": int((code == 0).sum()),
-            "final": final,
-            "curves": curves,
-        },
-    }
+    time: np.ndarray, cause: Sequence[str], groups: Sequence[str] | None = None
+) -> tuple[str, dict[str, Any], tuple[str, ...]]:
+    """Aalen–Johansen cumulative incidence of every cause (``"censored"`` marks censoring),
+    cmprsk's variance: method, ``to_dict()``, warnings."""
+    res, notes = recorded(
+        lambda: stats.cumulative_incidence(time, list(cause), censor="censored", groups=groups)
+    )
+    method = (
+        f"{res.method}; variance: {res.variance_method}; {res.conf_level:.0%} CI {res.conf_type}"
+    )
+    return method, res.to_dict(), notes
 
 
-def firth(y: np.ndarray, x: np.ndarray, names: Sequence[str]) -> dict[str, Any]:
-    """Firth-penalised logistic regression: odds ratios, profile-likelihood CIs, LRT p-values."""
-    from firthmodels import FirthLogisticRegression
-
-    if len(np.unique(y)) < 2:
-        raise AnalysisError("Firth logistic regression needs both outcomes present")
-    model = FirthLogisticRegression().fit(x, y)
-    model.lrt()
-    ci = model.conf_int(method="pl")
-    coefs = [float(model.intercept_), *[float(c) for c in model.coef_]]
-    terms = ["(intercept)", *names]
-    rows = []
-    for i, term in enumerate(terms):
-        idx = i - 1 if i else len(names)
-        lo, hi = ci[idx] if ci.shape[0] == len(terms) else (np.nan, np.nan)
-        p = model.lrt_pvalues_[idx] if len(model.lrt_pvalues_) == len(terms) else np.nan
-        rows.append(
-            {
-                "term": term,
-                "coef": coefs[i],
-                "odds_ratio": float(np.exp(coefs[i])),
-                "ci_low": float(np.exp(lo)),
-                "ci_high": float(np.exp(hi)),
-                "p_value": float(p),
-            }
-        )
-    return {
-        "method": "Firth-penalised logistic regression (profile-likelihood 95% CI, "
-        "penalised LRT p; firthmodels)",
-        "values": {"n_events": int(y.sum()), "terms": rows},
-    }
+def firth(
+    data: pd.DataFrame, outcome: str, predictors: Sequence[str]
+) -> tuple[str, dict[str, Any], tuple[str, ...]]:
+    """Firth-penalised logistic regression (logistf defaults): method, ``to_dict()``, warnings."""
+    res, notes = recorded(lambda: stats.firth_logistic(data, outcome, list(predictors)))
+    method = f"{res.method}; CI: {res.ci_method}; p: {res.p_method}"
+    return method, res.to_dict(), notes

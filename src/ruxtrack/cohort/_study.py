@@ -372,7 +372,9 @@ class AnalysisSpec(_M):
 
     ``kind``: ``cumulative_incidence`` (Aalen–Johansen of ``event`` with ``competing``),
     ``kaplan_meier`` (time to ``event``), ``logistic_firth`` (``outcome`` on ``predictors``),
-    ``kruskal_wallis`` / ``mann_whitney`` (``var`` across groups), ``proportion`` (``var`` yes).
+    ``kruskal_wallis`` (``var`` across groups; the Wilcoxon rank-sum test when only two groups
+    have data), ``proportion`` (``var`` yes, with its interval). ``by_group``: time-to-event
+    curves per group instead of one for the cohort.
     """
 
     id: Ident
@@ -456,6 +458,10 @@ class Study(_M):
     wide: WideMapping = WideMapping()
     alpha: float = Field(default=0.05, gt=0, lt=1)
     alpha_source: SourceRef | None = None
+    proportion_ci: Literal["wilson", "clopper-pearson"] = Field(
+        default="wilson",
+        description="95 % interval of every n (%) cell: Wilson score or Clopper-Pearson exact",
+    )
 
     @model_validator(mode="after")
     def _refs(self) -> Study:

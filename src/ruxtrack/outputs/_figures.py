@@ -28,7 +28,7 @@ from matplotlib.patches import Patch
 
 from ruxtrack.cohort._results import AnalysisResult
 from ruxtrack.cohort._study import FigureSpec, Study
-from ruxtrack.timeline import SupportMode
+from ruxtrack.timeline import KNOWN_EVENTS, SupportMode
 
 __all__ = [
     "SUPPORT_COLOURS",
@@ -40,15 +40,16 @@ __all__ = [
     "save_figure",
 ]
 
-#: Least to most intensive support, light to dark (sequential, readable in grey scale).
+#: Least to most intensive support: low flow in greens, high flow in oranges, invasive in reds
+#: (light to dark, so the order also reads in grey scale).
 SUPPORT_COLOURS: dict[str, str] = {
-    SupportMode.room_air.value: "#f7fbff",
-    SupportMode.nasal_cannula.value: "#c6dbef",
-    SupportMode.face_mask.value: "#9ecae1",
-    SupportMode.hfnc.value: "#6baed6",
-    SupportMode.niv.value: "#3182bd",
-    SupportMode.imv.value: "#08519c",
-    SupportMode.ecmo.value: "#08306b",
+    SupportMode.room_air.value: "#f0f0f0",
+    SupportMode.nasal_cannula.value: "#c7e9c0",
+    SupportMode.face_mask.value: "#74c476",
+    SupportMode.hfnc.value: "#fd8d3c",
+    SupportMode.niv.value: "#e6550d",
+    SupportMode.imv.value: "#a50f15",
+    SupportMode.ecmo.value: "#67000d",
 }
 SUPPORT_LABELS: dict[str, str] = {
     "room_air": "Room air",
@@ -76,6 +77,14 @@ _RC: dict[str, Any] = {
 _PLAIN = matplotlib.ticker.FuncFormatter(lambda v, _pos: f"{v:,.0f}" if v >= 1 else f"{v:g}")
 
 
+def _log_axis(ax: Any) -> None:
+    """Log y axis labelled at 1, 2 and 5 × 10^k in plain numbers (no 6 × 10² labels)."""
+    ax.set_yscale("log")
+    ax.yaxis.set_major_locator(matplotlib.ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_formatter(_PLAIN)
+    ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+
+
 def save_figure(fig: Figure, out_dir: Path, name: str) -> list[Path]:
     """Write ``name.png`` (200 dpi) and ``name.svg``; close the figure."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -84,6 +93,18 @@ def save_figure(fig: Figure, out_dir: Path, name: str) -> list[Path]:
     fig.savefig(svg, bbox_inches="tight", metadata={"Date": None})
     plt.close(fig)
     return [png, svg]
+
+
+def _marker_name(study: Study, code: str) -> str:
+    try:
+        return study.marker(code).label
+    except KeyError:
+        return code
+
+
+def _index_label(study: Study) -> str:
+    name = study.index.partition("#")[0]
+    return KNOWN_EVENTS.get(name, name.replace("_", " ")).capitalize()
 
 
 def _marker_axis_label(study: Study, code: str) -> str:
@@ -140,9 +161,7 @@ def plot_trajectories(frame: pd.DataFrame, study: Study, spec: FigureSpec) -> Fi
                     color="#b22222",
                 )
             if spec.log_scale and (vals > 0).any().any():
-                ax.set_yscale("log")
-                ax.yaxis.set_major_formatter(_PLAIN)
-                ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+                _log_axis(ax)
             n = vals.notna().sum(axis=0).to_numpy()
             ax.set_xticks(
                 x, [f"{study.time_point(tp).label}\nn = {k}" for tp, k in zip(tps, n, strict=True)]
@@ -170,31 +189,56 @@ def plot_trajectories(frame: pd.DataFrame, study: Study, spec: FigureSpec) -> Fi
     return fig
 
 
-def plot_swimmer(
-    support: pd.DataFrame, frame: pd.DataFrame, study: Study, spec: FigureSpec
-) -> Figure:
-    """Respiratory support per patient (days from the index), with discharge and death marks.
+def _episode_end(r: pd.Series, stop: float) -> float:
+    """Where a support bar ends: its end (a whole day more when recorded as a date) or, when
+    ongoing, the patient's last known day."""
+    if pd.isna(r["end_day"]):
+        return stop
+    return float(r["end_day"]) + (1.0 if bool(r.get("end_is_date", False)) else 0.0)
 
-    ``support`` has ``patient_id``, ``mode``, ``start_day``, ``end_day`` (NaN: ongoing).
+
+def plot_swimmer(
+    support: pd.DataFrame,
+    events: pd.DataFrame,
+    frame: pd.DataFrame,
+    study: Study,
+    spec: FigureSpec,
+) -> Figure:
+    """Respiratory support per patient (days from the index's calendar day), with discharge
+    and death, patients ordered by group, then death, then discharge.
+
+    ``support`` and ``events`` come from :func:`ruxtrack.cohort.support_days` and
+    :func:`ruxtrack.cohort.event_days` (the same day axis); ``frame`` gives the groups.
     """
-    order = frame.sort_values(["group", "day_death", "day_discharge"], na_position="last")
-    pids = list(order["patient_id"])
+    level_order = [] if study.groups is None else [lv.value for lv in study.groups.levels]
+    group_labels = (
+        {} if study.groups is None else {lv.value: lv.label for lv in study.groups.levels}
+    )
+    ev = events.pivot_table(index="patient_id", columns="event", values="day", aggfunc="min")
+    info = frame[["patient_id", "group"]].set_index("patient_id")
+    for col in ("death", "discharge", "last_followup"):
+        info[col] = ev[col] if col in ev.columns else np.nan
+    info["rank"] = [
+        level_order.index(g) if g in level_order else len(level_order) for g in info["group"]
+    ]
+    info = info.sort_values(["rank", "death", "discharge"], na_position="last")
+    pids = [str(p) for p in info.index]
+    day_of: dict[str, dict[str, float]] = {
+        col: {str(p): float(v) for p, v in info[col].items() if pd.notna(v)}
+        for col in ("death", "discharge", "last_followup")
+    }
     lo, hi = spec.days if spec.days is not None else (-14.0, float(study.extract.follow_up_days))
+    height = 0.32 * len(pids) + 1.9
     with plt.rc_context(_RC):  # type: ignore[arg-type]
-        fig, ax = plt.subplots(figsize=(8.5, 0.32 * len(pids) + 1.8))
+        fig, ax = plt.subplots(figsize=(9.0, height))
         for y, pid in enumerate(pids):
-            rows = support[support["patient_id"] == pid]
-            last = frame.loc[frame["patient_id"] == pid]
-            stop_candidates = [
-                last[c].iloc[0]
-                for c in ("day_death", "day_discharge", "day_last_followup")
-                if c in last
+            known = [
+                day_of[c][pid] for c in ("death", "discharge", "last_followup") if pid in day_of[c]
             ]
-            stop = min([float(s) for s in stop_candidates if pd.notna(s)], default=hi)
-            for _, r in rows.iterrows():
+            stop = min(known, default=hi)
+            for _, r in support[support["patient_id"] == pid].iterrows():
                 s = max(float(r["start_day"]), lo)
-                e = float(r["end_day"]) if pd.notna(r["end_day"]) else min(stop, hi)
-                e = min(e + 1.0, hi)  # end day is inclusive
+                e = min(_episode_end(r, stop), hi)
                 if e <= s:
                     continue
                 ax.barh(
@@ -206,108 +250,122 @@ def plot_swimmer(
                     edgecolor="white",
                     lw=0.3,
                 )
-            for col, marker, colour, label in (
-                ("day_discharge", "^", "#1b9e77", "Discharge"),
-                ("day_death", "X", "black", "Death"),
-            ):
-                if col in last and pd.notna(last[col].iloc[0]) and lo <= last[col].iloc[0] <= hi:
+            for col, marker, colour in (("discharge", "^", "#2171b5"), ("death", "X", "black")):
+                day = day_of[col].get(pid)
+                if day is not None and lo <= day <= hi:
                     ax.plot(
-                        float(last[col].iloc[0]),
+                        day,
                         y,
                         marker=marker,
                         color=colour,
-                        ms=7,
+                        markeredgecolor="white",
+                        markeredgewidth=0.6,
+                        ms=8,
                         ls="none",
-                        label=label,
                         zorder=5,
                     )
         ax.set_yticks(range(len(pids)), pids)
-        ax.invert_yaxis()
+        ax.set_ylim(len(pids) - 0.5, -0.5)
         ax.axvline(0, color="#444", lw=1)
         ax.set_xlim(lo, hi)
-        ax.set_xlabel(f"Days from {spec.anchor_label or 'ruxolitinib start'}")
+        ax.set_xlabel(
+            f"Days from {spec.anchor_label or 'ruxolitinib start'} (day 0 = day of the first dose)"
+        )
         ax.set_ylabel("Patient")
-        if study.groups is not None:
-            prev = None
-            for y, pid in enumerate(pids):
-                g = frame.loc[frame["patient_id"] == pid, "group"].iloc[0]
-                if g != prev:
-                    if y:
-                        ax.axhline(y - 0.5, color="#888", lw=0.6, ls=":")
-                    label = dict((lv.value, lv.label) for lv in study.groups.levels).get(
-                        str(g), str(g)
-                    )
-                    ax.annotate(
-                        label,
-                        xy=(1.005, y - 0.4),
-                        xycoords=("axes fraction", "data"),
-                        fontsize=7,
-                        va="top",
-                        ha="left",
-                        color="#333",
-                    )
-                    prev = g
+        ax.grid(axis="x", color="#eeeeee", lw=0.6)
+        ax.set_axisbelow(True)
+        prev: object = None
+        for y, pid in enumerate(pids):
+            g = info["group"].get(pid)
+            if g != prev:
+                if y:
+                    ax.axhline(y - 0.5, color="#666", lw=0.8, ls="--")
+                n_group = int((info["group"] == g).sum())
+                ax.annotate(
+                    f"{group_labels.get(str(g), str(g))} (n = {n_group})",
+                    xy=(1.01, y - 0.45),
+                    xycoords=("axes fraction", "data"),
+                    fontsize=8,
+                    fontweight="bold",
+                    va="top",
+                    ha="left",
+                    color="#333",
+                    wrap=True,
+                )
+                prev = g
         used = [m for m in SUPPORT_COLOURS if (support["mode"] == m).any()]
         handles: list[Any] = [
             Patch(facecolor=SUPPORT_COLOURS[m], edgecolor="#999", label=SUPPORT_LABELS[m])
             for m in used
         ]
-        seen: dict[str, Any] = {}
-        for h in ax.get_lines():
-            if h.get_label() in ("Discharge", "Death"):
-                seen.setdefault(str(h.get_label()), h)
-        handles += list(seen.values())
-        fig.legend(handles=handles, loc="lower center", ncol=min(6, len(handles)), frameon=False)
-        ax.set_title(spec.title)
-        fig.tight_layout(rect=(0, 0.5 / (0.32 * len(pids) + 1.8), 1, 1))
+        handles += [
+            Line2D([], [], marker="^", color="#2171b5", ls="none", ms=8, label="Discharge"),
+            Line2D([], [], marker="X", color="black", ls="none", ms=8, label="Death"),
+        ]
+        fig.legend(handles=handles, loc="lower center", ncol=min(7, len(handles)), frameon=False)
+        ax.set_title(spec.title, loc="left")
+        fig.tight_layout(rect=(0, 0.55 / height, 0.78, 1))
     return fig
 
 
 def plot_cumulative_incidence(result: AnalysisResult, spec: FigureSpec) -> Figure:
-    """Step curves of cumulative incidence per event with pointwise CIs where given.
+    """Step curves of cumulative incidence per cause (and group) with pointwise 95 % CIs.
 
-    ``result.values["curves"]`` maps an event name to ``{"time": [...], "estimate": [...],
-    "lower": [...], "upper": [...]}``.
+    ``result.values`` is the ``to_dict()`` of a :class:`ruxtrack.stats.CumulativeIncidenceResult`
+    (curves with ``cause``, ``group``, ``time``, ``estimate``, ``ci_low``, ``ci_high``, event
+    counts) plus ``horizon_days``; every curve starts at 0 at day 0 and runs to the horizon.
     """
-    curves: Mapping[str, Mapping[str, Sequence[float]]] = result.values.get("curves", {})
+    curves: Sequence[Mapping[str, Any]] = result.values.get("curves", [])
+    horizon = float(result.values.get("horizon_days") or 0.0)
+    causes = list(dict.fromkeys(str(c["cause"]) for c in curves))
+    groups = list(dict.fromkeys(c.get("group") for c in curves))
     colours = ("#1b9e77", "#000000", "#7570b3", "#d95f02")
+    styles = ("-", "--", ":", "-.")
     with plt.rc_context(_RC):  # type: ignore[arg-type]
-        fig, ax = plt.subplots(figsize=(6.0, 4.2))
-        for i, (name, c) in enumerate(curves.items()):
-            t = np.asarray(c["time"], float)
-            est = np.asarray(c["estimate"], float)
-            colour = colours[i % len(colours)]
-            ax.step(
-                t, est, where="post", color=colour, lw=2, label=name.replace("_", " ").capitalize()
+        fig, ax = plt.subplots(figsize=(6.4, 4.4))
+        end = max([horizon, *[max(c["time"], default=0.0) for c in curves]])
+        for c in curves:
+            i, j = causes.index(str(c["cause"])), groups.index(c.get("group"))
+            colour, ls = colours[i % len(colours)], styles[j % len(styles)]
+            t = np.asarray([0.0, *c["time"], end], float)
+            est = np.asarray([0.0, *c["estimate"], (c["estimate"] or [0.0])[-1]], float)
+            label = (
+                f"{str(c['cause']).replace('_', ' ').capitalize()} ({c['n_events']} of {c['n']})"
             )
-            if c.get("lower") is not None and c.get("upper") is not None:
+            if c.get("group") is not None:
+                label = f"{c['group']}: {label}"
+            ax.step(t, est, where="post", color=colour, ls=ls, lw=2, label=label)
+            lo = [np.nan if v is None else v for v in c["ci_low"]]
+            hi = [np.nan if v is None else v for v in c["ci_high"]]
+            if lo:
                 ax.fill_between(
                     t,
-                    np.asarray(c["lower"], float),
-                    np.asarray(c["upper"], float),
+                    np.asarray([0.0, *lo, lo[-1]], float),
+                    np.asarray([0.0, *hi, hi[-1]], float),
                     step="post",
                     color=colour,
-                    alpha=0.15,
+                    alpha=0.12,
                     lw=0,
                 )
         ax.set_ylim(0, 1)
-        ax.set_xlim(left=0)
+        ax.set_xlim(0, end)
         ax.set_xlabel(f"Days from {spec.anchor_label or 'ruxolitinib start'}")
         ax.set_ylabel("Cumulative incidence")
+        ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
         ax.grid(color="#eeeeee", lw=0.6)
-        ax.legend(frameon=False, loc="upper left")
-        ax.set_title(spec.title)
-        ax.annotate(
-            f"n = {result.n}; {result.method}",
-            xy=(0.99, 0.02),
-            xycoords="axes fraction",
-            ha="right",
+        ax.legend(frameon=False, loc="center right", title="event (events of n)")
+        ax.set_title(spec.title, loc="left")
+        fig.text(
+            0.01,
+            0.01,
+            f"n = {result.n}; shaded: pointwise 95% CI (log(-log)); censored at the last "
+            f"follow-up or day {horizon:g}.\nAalen-Johansen estimate, cmprsk variance.",
+            ha="left",
             va="bottom",
             fontsize=7,
             color="#555",
-            wrap=True,
         )
-        fig.tight_layout()
+        fig.tight_layout(rect=(0, 0.07, 1, 1))
     return fig
 
 
@@ -349,7 +407,8 @@ def plot_course(
             float(all_days.max()) + 1 if len(all_days) else 30.0,
         )
     )
-    heights = [max(1.0, 0.45 * len(drug_names)), 0.7] + [2.0] * len(panels)
+    has_values = [bool(obs["code"].isin(panel).any()) for panel in panels]
+    heights = [max(1.0, 0.45 * len(drug_names)), 0.7] + [2.0 if v else 0.5 for v in has_values]
     with plt.rc_context(_RC):  # type: ignore[arg-type]
         fig, axes = plt.subplots(
             len(heights),
@@ -368,7 +427,7 @@ def plot_course(
                 if e_c <= s_c:
                     continue
                 ax_d.barh(
-                    y, e_c - s_c, left=s_c, height=0.6, color="#fdae6b", edgecolor="#e6550d", lw=0.6
+                    y, e_c - s_c, left=s_c, height=0.6, color="#bcbddc", edgecolor="#756bb1", lw=0.6
                 )
                 if (e_c - s_c) >= 0.06 * (hi - lo):
                     ax_d.text(
@@ -389,14 +448,14 @@ def plot_course(
                         ha="left",
                         fontsize=6,
                         clip_on=True,
-                        color="#7f2704",
+                        color="#3f007d",
                     )
         ax_d.set_yticks(range(len(drug_names)), [n.replace("_", " ") for n in drug_names])
         ax_d.set_ylim(len(drug_names) - 0.4, -0.7)
         ax_d.set_title(spec.title if spec.patients else f"{spec.title} — patient {patient_id}")
         for _, r in support.sort_values("start_day").iterrows():
             s = max(float(r["start_day"]), lo)
-            e = min((float(r["end_day"]) if pd.notna(r["end_day"]) else hi) + 1.0, hi)
+            e = min(_episode_end(r, hi), hi)
             if e <= s:
                 continue
             ax_s.barh(
@@ -412,7 +471,7 @@ def plot_course(
             if pd.notna(r.get("fio2")):
                 label += f"\nFiO₂ {float(r['fio2']):.0f}%"
             if (e - s) >= 0.05 * (hi - lo):
-                dark = str(r["mode"]) in ("niv", "imv", "ecmo", "hfnc")
+                dark = str(r["mode"]) in ("niv", "imv", "ecmo")
                 ax_s.text(
                     (s + e) / 2,
                     0,
@@ -433,7 +492,8 @@ def plot_course(
                 ax.text(
                     0.5,
                     0.5,
-                    "no values recorded: " + ", ".join(panel),
+                    ", ".join(_marker_name(study, c) for c in panel)
+                    + ": no numeric values in the data",
                     transform=ax.transAxes,
                     ha="center",
                     va="center",
@@ -450,23 +510,55 @@ def plot_course(
                     factor, label = m.display_factor, _marker_axis_label(study, code)
                 except KeyError:
                     factor, label = 1.0, code
+                colour = markers_colours[i % len(markers_colours)]
                 ax.plot(
                     pts["day"],
                     pts["value"] * factor,
                     marker="o",
                     ms=3,
                     lw=1.3,
-                    color=markers_colours[i % len(markers_colours)],
+                    color=colour,
                     label=label,
                 )
+                if len(pts) <= 3:  # a sparse series: print the values beside the points
+                    for d, v in zip(pts["day"], pts["value"] * factor, strict=True):
+                        ax.annotate(
+                            f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}",
+                            xy=(float(d), float(v)),
+                            xytext=(4, 4),
+                            textcoords="offset points",
+                            fontsize=7,
+                            color=colour,
+                        )
             if spec.log_scale and (obs[obs["code"].isin(panel)]["value"] > 0).any():
-                ax.set_yscale("log")
-                ax.yaxis.set_major_formatter(_PLAIN)
+                _log_axis(ax)
             ax.grid(color="#eeeeee", lw=0.6)
             if ax.get_legend_handles_labels()[0]:
                 ax.legend(frameon=False, loc="upper right", ncol=min(3, len(panel)))
         for ax in axes:
             ax.axvline(0, color="#444", lw=0.8, ls="--")
+        events = data.get("events")
+        marks = {"discharge": ("Discharge", "#2171b5"), "death": ("Death", "black")}
+        if spec.anchor != "index":  # the anchor is elsewhere: mark the study's index too
+            marks[study.index.partition("#")[0]] = (_index_label(study), "#756bb1")
+        if events is not None:
+            for _, r in events[events["event"].isin(list(marks))].iterrows():
+                day = float(r["day"])
+                if not lo <= day <= hi:
+                    continue
+                text, colour = marks[str(r["event"])]
+                for ax in axes:
+                    ax.axvline(day, color=colour, lw=1.0, ls=":")
+                ax_d.annotate(
+                    text,
+                    xy=(day, 1.0),
+                    xycoords=("data", "axes fraction"),
+                    xytext=(2, -2),
+                    textcoords="offset points",
+                    fontsize=7,
+                    color=colour,
+                    va="top",
+                )
         axes[-1].set_xlim(lo, hi)
         axes[-1].set_xlabel(f"Days from {anchor_label}")
         used = [m for m in SUPPORT_COLOURS if (support["mode"] == m).any()]
@@ -489,36 +581,62 @@ def plot_criteria_timeline(
     grid: pd.DataFrame, spec: FigureSpec, anchor_label: str, patient_id: str
 ) -> Figure:
     """A strip per criterion over days: ``grid`` has ``criterion``, ``day``, ``level`` and
-    ``kind`` (``grade``: a CTCAE grade 0–5; ``status``: 1 met / 0 not met); NaN is unknown."""
+    ``kind`` (``grade``: a CTCAE grade 0–5 recorded that day; ``status``: 1 met / 0 not met,
+    NaN unknown, evaluated for that day)."""
     crits = list(dict.fromkeys(grid["criterion"]))
     days = np.sort(grid["day"].unique())
+    lo, hi = (
+        spec.days
+        if spec.days is not None
+        else ((float(days.min()), float(days.max()) + 1) if len(days) else (0.0, 1.0))
+    )
+    grade_width = max(1.0, (hi - lo) / 120)  # a one-day grade stays visible on a long axis
+    height = 0.42 * len(crits) + 1.9
     with plt.rc_context(_RC):  # type: ignore[arg-type]
-        fig, ax = plt.subplots(figsize=(9, 0.45 * len(crits) + 1.6))
+        fig, ax = plt.subplots(figsize=(10, height))
         cmap = plt.get_cmap("YlOrRd", 6)
         for y, c in enumerate(crits):
             sub = grid[grid["criterion"] == c]
             for _, r in sub.iterrows():
                 colour: Any
+                width = 1.0
                 if pd.isna(r["level"]):
                     colour = "#dddddd"
                 elif r.get("kind") == "status":
-                    colour = "#c0392b" if r["level"] >= 1 else "#a6d96a"
+                    colour = "#762a83" if r["level"] >= 1 else "#a6dba0"
                 else:
                     colour = cmap(float(r["level"]) / 5.0)
-                ax.barh(y, 1.0, left=float(r["day"]) - 0.5, height=0.8, color=colour, lw=0)
+                    width = grade_width
+                ax.barh(
+                    y, width, left=float(r["day"]), height=0.75, color=colour, lw=0, align="center"
+                )
+                if r.get("kind") == "grade":
+                    ax.annotate(
+                        f"grade {float(r['level']):g}",
+                        xy=(float(r["day"]) + width, y),
+                        xytext=(3, 0),
+                        textcoords="offset points",
+                        va="center",
+                        fontsize=7,
+                    )
         ax.set_yticks(range(len(crits)), crits)
-        ax.invert_yaxis()
-        if len(days):
-            ax.set_xlim(float(days.min()) - 0.5, float(days.max()) + 0.5)
+        ax.set_ylim(len(crits) - 0.5, -0.5)
+        ax.set_xlim(lo, hi)
+        ax.grid(axis="x", color="#eeeeee", lw=0.6)
+        ax.set_axisbelow(True)
         ax.set_xlabel(f"Days from {anchor_label}")
-        ax.set_title(f"{spec.title} — patient {patient_id}")
-        handles = [Patch(facecolor=cmap(g / 5.0), label=f"CTCAE grade {g}") for g in range(0, 5)]
-        if "kind" in grid and (grid["kind"] == "status").any():
+        ax.set_title(f"{spec.title} — patient {patient_id}", loc="left")
+        handles = []
+        if (grid["kind"] == "status").any():
             handles += [
-                Patch(facecolor="#c0392b", label="criterion met"),
-                Patch(facecolor="#a6d96a", label="not met"),
+                Patch(facecolor="#762a83", label="criterion met"),
+                Patch(facecolor="#a6dba0", label="not met"),
+                Patch(facecolor="#dddddd", label="unknown (no data, never assumed normal)"),
             ]
-        handles.append(Patch(facecolor="#dddddd", label="unknown"))
+        if (grid["kind"] == "grade").any():
+            handles += [
+                Patch(facecolor=cmap(g / 5.0), label=f"CTCAE grade {g}") for g in range(1, 5)
+            ]
         fig.legend(handles=handles, loc="lower center", ncol=4, frameon=False)
-        fig.tight_layout(rect=(0, 0.9 / (0.45 * len(crits) + 1.6), 1, 1))
+        fig.tight_layout(rect=(0, 0.75 / height, 1, 1))
     return fig

@@ -5,15 +5,18 @@ from __future__ import annotations
 import base64
 import html
 import json
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from matplotlib.figure import Figure
 
-from ruxtrack.cohort._results import StudyResults
-from ruxtrack.cohort._run import StudyRun, patient_course, run_study, support_days
-from ruxtrack.cohort._study import FigureSpec, Study
+from ruxtrack.cohort._results import AnalysisResult, StudyResults, TableResult, TestResult
+from ruxtrack.cohort._run import StudyRun, event_days, patient_course, run_study, support_days
+from ruxtrack.cohort._study import FigureSpec, Study, load_study
+from ruxtrack.cohort._wide import is_spreadsheet
 from ruxtrack.errors import AnalysisError
 from ruxtrack.outputs._figures import (
     plot_course,
@@ -28,13 +31,15 @@ from ruxtrack.timeline import KNOWN_EVENTS
 
 __all__ = [
     "ReportFiles",
+    "ReportProgress",
     "build_report",
     "render_report_html",
     "results_json_schema",
     "write_results_json",
 ]
 
-Progress = Callable[[str], None]
+#: ``progress(message, steps_done, steps_total)``
+ReportProgress = Callable[[str, int, int], None]
 
 
 def results_json_schema() -> dict[str, Any]:
@@ -111,6 +116,8 @@ def _criteria_grid(run: StudyRun, spec: FigureSpec, pid: str) -> pd.DataFrame:
     asm = course["assessments"]
     rows: list[dict[str, Any]] = []
     grades = asm[asm["kind"] == "ctcae_grade"]
+    if spec.days is not None:
+        grades = grades[grades["day"].between(spec.days[0], spec.days[1] + 1)]
     for _, r in grades.iterrows():
         try:
             level = float(r["value"])
@@ -120,7 +127,7 @@ def _criteria_grid(run: StudyRun, spec: FigureSpec, pid: str) -> pd.DataFrame:
         rows.append(
             {
                 "criterion": f"CTCAE: {term}",
-                "day": round(float(r["day"])),
+                "day": math.floor(float(r["day"])),
                 "level": level,
                 "kind": "grade",
             }
@@ -133,7 +140,8 @@ def _criteria_grid(run: StudyRun, spec: FigureSpec, pid: str) -> pd.DataFrame:
 
 
 def _evaluate_criteria(run: StudyRun, spec: FigureSpec, pid: str) -> list[dict[str, Any]]:
-    """Component status of each named criterion set on each day with a record."""
+    """Component status of each named criterion set on every day of the figure's window (by
+    default the days with records), from the patient's timeline in the canonical folder."""
     if not spec.criteria or run.tables is None:
         return []
     try:
@@ -148,19 +156,20 @@ def _evaluate_criteria(run: StudyRun, spec: FigureSpec, pid: str) -> list[dict[s
     if not timelines:
         return []
     course = patient_course(run.tables, run.study, pid, spec.anchor)
-    days = sorted(
-        {
-            round(float(d))
-            for d in pd.concat(
-                [course["observations"]["day"], course["assessments"]["day"]]
-            ).dropna()
-        }
-    )
-    lo, hi = spec.days if spec.days is not None else (float("-inf"), float("inf"))
+    record_days = pd.concat([course["observations"]["day"], course["assessments"]["day"]]).dropna()
+    if spec.days is not None:
+        lo, hi = math.floor(spec.days[0]), math.ceil(spec.days[1])
+    elif len(record_days):
+        lo, hi = math.floor(record_days.min()), math.ceil(record_days.max())
+    else:
+        return []
+    # Every day of the window, so that a status lasting weeks shows as a band and a status
+    # that lapses (a stale value) shows where it lapses.
+    days = range(lo, hi + 1)
     anchor = run.study.index if spec.anchor == "index" else spec.anchor
     out: list[dict[str, Any]] = []
     for c in spec.criteria:
-        for day in (d for d in days if lo <= d <= hi):
+        for day in days:
             ev = evaluate_timeline(
                 c, timelines[0], at=f"{anchor}+{day}d" if day >= 0 else f"{anchor}-{-day}d"
             )
@@ -179,37 +188,69 @@ def _evaluate_criteria(run: StudyRun, spec: FigureSpec, pid: str) -> list[dict[s
     return out
 
 
-def _figures(run: StudyRun, out_dir: Path, say: Progress) -> dict[str, list[Path]]:
+def _mark_synthetic(fig: Figure) -> Figure:
+    """Label a figure of synthetic patients as such, so that it cannot pass for real data."""
+    fig.text(
+        0.995,
+        0.995,
+        "SYNTHETIC DATA",
+        ha="right",
+        va="top",
+        fontsize=8,
+        fontweight="bold",
+        color="#9a6700",
+    )
+    return fig
+
+
+def _figures(run: StudyRun, out_dir: Path, say: Callable[[str], None]) -> dict[str, list[Path]]:
     study = run.study
     written: dict[str, list[Path]] = {}
     frame = run.features.frame
+    mark = _mark_synthetic if run.results.synthetic else (lambda f: f)
+
+    def save(fig: Figure, name: str) -> None:
+        written[name] = save_figure(mark(fig), out_dir, name)
+
     for spec in study.figures:
         say(f"drawing {spec.id}")
         if spec.kind == "trajectories":
-            written[spec.id] = save_figure(plot_trajectories(frame, study, spec), out_dir, spec.id)
+            save(plot_trajectories(frame, study, spec), spec.id)
         elif spec.kind == "cumulative_incidence":
             assert spec.analysis is not None
             res = run.results.analysis(spec.analysis)
-            fig = plot_cumulative_incidence(res, spec)
-            written[spec.id] = save_figure(fig, out_dir, spec.id)
+            if res.computed:
+                save(plot_cumulative_incidence(res, spec), spec.id)
         elif run.tables is None:
             continue  # course-level figures need the long tables (not in a wide spreadsheet)
         elif spec.kind == "swimmer":
+            included = set(frame["patient_id"])
             sup = support_days(run.tables, study, spec.anchor)
-            sup = sup[sup["patient_id"].isin(set(frame["patient_id"]))]
-            written[spec.id] = save_figure(plot_swimmer(sup, frame, study, spec), out_dir, spec.id)
+            ev = event_days(run.tables, study, ["discharge", "death", "last_followup"], spec.anchor)
+            save(
+                plot_swimmer(
+                    sup[sup["patient_id"].isin(included)],
+                    ev[ev["patient_id"].isin(included)],
+                    frame,
+                    study,
+                    spec,
+                ),
+                spec.id,
+            )
         elif spec.kind == "course":
             for pid in _figure_patients(spec, run):
                 course = patient_course(run.tables, study, pid, spec.anchor)
-                fig = plot_course(course, study, spec, pid, _anchor_label(spec, study))
-                name = f"{spec.id}_{pid}"
-                written[name] = save_figure(fig, out_dir, name)
+                save(
+                    plot_course(course, study, spec, pid, _anchor_label(spec, study)),
+                    f"{spec.id}_{pid}",
+                )
         elif spec.kind == "criteria_timeline":
             for pid in _figure_patients(spec, run):
                 grid = _criteria_grid(run, spec, pid)
-                fig = plot_criteria_timeline(grid, spec, _anchor_label(spec, study), pid)
-                name = f"{spec.id}_{pid}"
-                written[name] = save_figure(fig, out_dir, name)
+                save(
+                    plot_criteria_timeline(grid, spec, _anchor_label(spec, study), pid),
+                    f"{spec.id}_{pid}",
+                )
     return written
 
 
@@ -225,60 +266,130 @@ table.flow{border-collapse:collapse;font-size:.9em} table.flow td,table.flow th{
 #ddd;padding:3px 8px;text-align:left}
 figure{margin:16px 0} figure img{max-width:min(100%,860px);height:auto;border:1px solid #eee}
 figcaption{font-size:.85em;color:#444} .gt{overflow-x:auto;margin:12px 0}
+.warn{color:#7a4b00;font-size:.85em;margin:4px 0}
+table.posthoc{margin:8px 0 4px} table.posthoc caption{text-align:left;font-size:.9em;
+color:#444;padding:4px 0}
 pre{background:#f4f4f4;padding:8px;overflow-x:auto;font-size:.8em}
 nav ul{columns:2;font-size:.9em}
 """
 
 
-def _fmt_value(v: Any) -> str:
-    if isinstance(v, float):
-        return f"{v:.3g}"
-    return html.escape(str(v))
+def _num(v: Any) -> str:
+    """Three significant digits, thousands separated (8,110 rather than 8.11e+03)."""
+    if v == "inf":
+        return "∞"
+    if v is None or isinstance(v, str):
+        return "—"
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    return f"{v:.3g}"
 
 
-def _analysis_html(a: Any) -> str:
+def _ci_text(lo: Any, hi: Any, pct: bool = False) -> str:
+    if lo is None or hi is None:
+        return "not estimable"
+    if pct:
+        return f"{100 * lo:.0f}–{100 * hi:.0f}%"
+    return f"{_num(lo)}–{_num(hi)}"
+
+
+def _analysis_html(a: AnalysisResult, names: dict[str, str]) -> str:
+    """One analysis: its method and n, the numbers, notes and caveats; ``names`` maps feature
+    and group ids to their labels."""
     parts = [
         f"<h3 id='{a.id}'>{html.escape(a.title)}</h3>",
         f"<p class='meta'>{html.escape(a.method)}; n = {a.n}</p>",
     ]
     v = a.values
-    if a.kind == "logistic_firth":
+    if not a.computed:
+        parts.append(f"<p><strong>Not computed:</strong> {html.escape(a.note or '')}</p>")
+    elif a.kind == "logistic_firth":
+        outcome = v.get("outcome_label") or "outcome"
+        parts.append(
+            f"<p>Outcome: {html.escape(str(outcome))}; {v['n_events']} events in {v['n']} "
+            f"patients ({v['n_missing']} left out for a missing value)"
+            + (
+                "; complete separation, where ordinary logistic regression has no finite estimate"
+                if v.get("separation")
+                else ""
+            )
+            + ".</p>"
+        )
         parts.append(
             "<table class='flow'><tr><th>term</th><th>odds ratio</th><th>95% CI</th><th>p</th></tr>"
         )
-        for t in v["terms"]:
+        for t in v["coefficients"]:
             parts.append(
-                f"<tr><td>{html.escape(t['term'])}</td><td>{t['odds_ratio']:.3g}</td>"
-                f"<td>{t['ci_low']:.3g}–{t['ci_high']:.3g}</td>"
+                f"<tr><td>{html.escape(names.get(t['term'], t['term']))}</td>"
+                f"<td>{_num(t['odds_ratio'])}</td>"
+                f"<td>{_ci_text(t['ci_low'], t['ci_high'])}</td>"
                 f"<td>{format_p(t['p_value'])}</td></tr>"
             )
         parts.append("</table>")
-    elif a.kind == "cumulative_incidence":
-        items = ", ".join(f"{k}: {v['final'][k]:.2f} ({v['events'][k]} events)" for k in v["final"])
-        parts.append(
-            f"<p>Cumulative incidence at the end of follow-up — {html.escape(items)}; "
-            f"{v['censored']} censored.</p>"
-        )
-    elif a.kind == "kaplan_meier":
-        med = v.get("median")
-        parts.append(
-            f"<p>{v['n_events']} events; median "
-            f"{'not reached' if med is None else f'{med:.1f} days'}.</p>"
-        )
+    elif a.kind in ("cumulative_incidence", "kaplan_meier"):
+        parts.append(_curves_html(a, names))
     elif a.kind == "proportion":
         parts.append(
             f"<p>{v['count']} of {v['n']} ({100 * v['proportion']:.0f}%), 95% CI "
-            f"{100 * v['ci_low']:.0f}–{100 * v['ci_high']:.0f}%.</p>"
+            f"{_ci_text(v['ci_low'], v['ci_high'], pct=True)}.</p>"
         )
     else:
+        stat = v.get("statistic")
         parts.append(
             f"<p>p = {format_p(v.get('p_value'))}"
-            + (f", statistic {v['statistic']:.3g}" if v.get("statistic") else "")
+            + (f", statistic {stat:.3g}" if isinstance(stat, float) else "")
             + "</p>"
         )
-    if a.note:
+        posthoc = (v.get("detail") or {}).get("posthoc") or []
+        if posthoc:
+            pw = "; ".join(
+                f"{names.get(p['a'], p['a'])} vs {names.get(p['b'], p['b'])} "
+                f"{format_p(p['p_adjusted'])}"
+                for p in posthoc
+            )
+            parts.append(
+                f"<p class='meta'>{html.escape(str(v.get('posthoc_method')))}: "
+                f"{html.escape(pw)}</p>"
+            )
+    if a.computed and a.note:
         parts.append(f"<p class='meta'>{html.escape(a.note)}</p>")
+    parts += [f"<p class='warn'>{html.escape(w)}</p>" for w in a.warnings]
     return "\n".join(parts)
+
+
+def _curves_html(a: AnalysisResult, names: dict[str, str]) -> str:
+    """One line per curve: events, and the estimate with its CI at the end of follow-up."""
+    v = a.values
+    horizon = v.get("horizon_days")
+    rows = [
+        "<table class='flow'><tr><th>group</th><th>curve</th><th>n</th><th>events</th>"
+        f"<th>estimate at the end of follow-up, day {horizon:g} (95% CI)</th>"
+        + ("<th>median (95% CI), days</th>" if a.kind == "kaplan_meier" else "")
+        + "</tr>"
+    ]
+    for c in v["curves"]:
+        if a.kind == "kaplan_meier":
+            name, est, lo, hi = "survival", c["survival"], c["ci_low"], c["ci_high"]
+            events = c["n_events"]
+        else:
+            name, est, lo, hi = c["cause"], c["estimate"], c["ci_low"], c["ci_high"]
+            events = c["n_events"]
+        last = (est[-1], lo[-1], hi[-1]) if est else (0.0, 0.0, 0.0)
+        if a.kind == "kaplan_meier" and not est:
+            last = (1.0, 1.0, 1.0)
+        cell = f"{100 * last[0]:.0f}% ({_ci_text(last[1], last[2], pct=True)})"
+        rows.append(
+            f"<tr><td>{html.escape(names.get(str(c.get('group')), 'all patients'))}</td>"
+            f"<td>{html.escape(str(name).replace('_', ' '))}</td><td>{c['n']}</td>"
+            f"<td>{events}</td><td>{cell}</td>"
+        )
+        if a.kind == "kaplan_meier":
+            med = c["median"]
+            med_text = "not reached" if med is None else f"{med:.1f}"
+            rows[-1] += f"<td>{med_text} ({_ci_text(c['median_ci_low'], c['median_ci_high'])})</td>"
+        rows[-1] += "</tr>"
+    rows.append("</table>")
+    return "".join(rows)
 
 
 def _embed_figure(png: Path, title: str) -> str:
@@ -287,6 +398,86 @@ def _embed_figure(png: Path, title: str) -> str:
         f"<figure><img alt='{html.escape(title)}' src='data:image/png;base64,{data}'>"
         f"<figcaption>{html.escape(title)}</figcaption></figure>"
     )
+
+
+def _short(label: str) -> str:
+    return label.split(" (")[0]
+
+
+def _table_notes_html(t: TableResult) -> list[str]:
+    """Post hoc comparisons (one compact table per set of pairs) and the statistical caveats
+    of a table's tests."""
+    out: list[str] = []
+    blocks: dict[tuple[tuple[str, str], ...], list[tuple[str, TestResult]]] = {}
+    for row in t.rows:
+        test = row.test
+        if test is None or test.p_value is None or not test.detail.get("posthoc"):
+            continue
+        pairs = tuple((str(p["a"]), str(p["b"])) for p in test.detail["posthoc"])
+        blocks.setdefault(pairs, []).append((row.label, test))
+    for pairs, rows in blocks.items():
+        method = html.escape(str(rows[0][1].posthoc_method))
+        head = "".join(
+            f"<th>{html.escape(_short(t.columns.get(a, a)))} vs "
+            f"{html.escape(_short(t.columns.get(b, b)))}</th>"
+            for a, b in pairs
+        )
+        out.append(
+            f"<table class='flow posthoc'><caption>Post hoc comparisons, {method} "
+            f"(adjusted p-values)</caption><tr><th></th><th>n</th>{head}</tr>"
+        )
+        for label, test in rows:
+            cells = "".join(
+                f"<td>{html.escape(format_p(p['p_adjusted']))}</td>" for p in test.detail["posthoc"]
+            )
+            out.append(f"<tr><td>{html.escape(_short(label))}</td><td>{test.n}</td>{cells}</tr>")
+        out.append("</table>")
+    caveats = [
+        f"<li>{html.escape(_short(row.label))}: {html.escape(w)}</li>"
+        for row in t.rows
+        if row.test is not None
+        for w in row.test.warnings
+    ]
+    if caveats:
+        out.append(
+            "<details class='warn'><summary>Statistical caveats ("
+            f"{len(caveats)})</summary><ul>{''.join(caveats)}</ul></details>"
+        )
+    return out
+
+
+def _methods_html(r: StudyResults) -> list[str]:
+    """Every method the numbers rest on, as results.json names them."""
+    cell_methods = sorted(
+        {
+            c.method
+            for t in r.tables
+            for row in t.rows
+            for c in row.cells.values()
+            if c.method is not None
+        }
+    )
+    tests = sorted(
+        {
+            (
+                row.test.method
+                + (f"; post hoc: {row.test.posthoc_method}" if row.test.posthoc_method else "")
+            )
+            for t in r.tables
+            for row in t.rows
+            if row.test is not None and row.test.p_value is not None
+        }
+    )
+    analyses = [f"{a.title}: {a.method}" for a in r.analyses]
+    items = [*cell_methods, *tests, *analyses]
+    out = ["<h2 id='methods'>Methods</h2>", "<ul>"]
+    out += [f"<li>{html.escape(m)}</li>" for m in items]
+    out.append(
+        f"<li>Significance level of the study: {r.alpha:g} (p-values are shown unadjusted "
+        "across rows; post hoc comparisons are adjusted within a row as named).</li>"
+    )
+    out.append("</ul>")
+    return out
 
 
 def render_report_html(run: StudyRun, figures: dict[str, list[Path]]) -> str:
@@ -307,6 +498,11 @@ def render_report_html(run: StudyRun, figures: dict[str, list[Path]]) -> str:
         out.append(
             "<div class='banner'><strong>Synthetic data.</strong> Every patient in this "
             "report is synthetic; no number here describes a real patient.</div>"
+        )
+    elif r.synthetic is None:
+        out.append(
+            "<div class='banner'>Some patients are marked synthetic and some are not: "
+            "check the data before reading these numbers as real.</div>"
         )
     out.append(
         "<nav><ul>"
@@ -339,18 +535,10 @@ def render_report_html(run: StudyRun, figures: dict[str, list[Path]]) -> str:
     out.append("<h2>Tables</h2>")
     for t in r.tables:
         out.append(f"<div class='gt' id='{t.id}'>{render_table(t).as_raw_html()}</div>")
-        for row in t.rows:
-            if row.test is not None and row.test.detail.get("pairwise"):
-                pw = "; ".join(
-                    f"{p['a']} vs {p['b']} {format_p(p['p_holm'])}"
-                    for p in row.test.detail["pairwise"]
-                )
-                out.append(
-                    f"<p class='meta'>{html.escape(row.label)} — pairwise (Holm): "
-                    f"{html.escape(pw)}</p>"
-                )
+        out += _table_notes_html(t)
     out.append("<h2>Analyses</h2>")
-    out += [_analysis_html(a) for a in r.analyses]
+    names = {d.name: d.label for d in study.derived} | dict(r.groups)
+    out += [_analysis_html(a, names) for a in r.analyses]
     out.append("<h2>Figures</h2>")
     titles = {f.id: f.title for f in study.figures}
     for name, paths in figures.items():
@@ -360,6 +548,7 @@ def render_report_html(run: StudyRun, figures: dict[str, list[Path]]) -> str:
             title += f" ({name.removeprefix(base + '_')})"
         png = next(p for p in paths if p.suffix == ".png")
         out.append(_embed_figure(png, title))
+    out += _methods_html(r)
     out.append("<h2>Sources</h2><ul>")
     out += [
         f"<li><strong>{html.escape(k)}</strong>: {html.escape(c)}</li>"
@@ -378,26 +567,56 @@ def build_report(
     out_dir: Path,
     *,
     engine: str = "duckdb",
-    progress: Progress | None = None,
+    progress: ReportProgress | None = None,
     run: StudyRun | None = None,
 ) -> tuple[StudyRun, ReportFiles]:
     """Run a study and write results.json, tables (HTML, LaTeX, CSV), figures (PNG, SVG),
     features.csv and report.html into ``out_dir``.
+
+    Parameters
+    ----------
+    study
+        A :class:`ruxtrack.cohort.Study`, a shipped study name or a study YAML path.
+    data
+        A store URL, a canonical CSV/Parquet folder or a wide spreadsheet.
+    out_dir
+        The output folder (created).
+    engine
+        ``duckdb`` (default) or ``pyspark``.
+    progress
+        Called as ``progress(message, steps_done, steps_total)`` before each step and once more
+        with ``steps_done == steps_total`` at the end.
+    run
+        A finished :class:`ruxtrack.cohort.StudyRun` to render (skips the computation).
 
     Raises
     ------
     AnalysisError
         When the study cannot be run on the data.
     """
-    say = progress or (lambda _msg: None)
+    report = progress or (lambda _msg, _done, _total: None)
     if run is None:
         if engine not in ("duckdb", "pyspark"):
             raise AnalysisError(f"unknown engine {engine!r}: use duckdb or pyspark")
-        run = run_study(study, data, engine=engine, progress=say)  # type: ignore[arg-type]
+        st = study if isinstance(study, Study) else load_study(study)
+        compute_steps = 2 if is_spreadsheet(data) else 3
+    else:
+        st = run.study
+        compute_steps = 0
+    total = compute_steps + len(st.tables) + len(st.figures) + 1
+    done = 0
+
+    def say(message: str) -> None:
+        nonlocal done
+        report(message, done, total)
+        done += 1
+
+    if run is None:
+        run = run_study(st, data, engine=engine, progress=say)  # type: ignore[arg-type]
     files = ReportFiles(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    say("writing tables")
     for t in run.results.tables:
+        say(f"writing {t.id}")
         files.tables[t.id] = write_table(t, out_dir / "tables")
     files.figures = _figures(run, out_dir / "figures", say)
     results = run.results.model_copy(
@@ -408,8 +627,9 @@ def build_report(
         }
     )
     run = StudyRun(study=run.study, tables=run.tables, features=run.features, results=results)
-    say("writing results.json and report.html")
+    say("writing results.json, features.csv and report.html")
     write_results_json(results, out_dir)
     run.features.frame.to_csv(out_dir / "features.csv", index=False)
     files.report.write_text(render_report_html(run, files.figures), encoding="utf-8")
+    report("done", total, total)
     return run, files

@@ -5,10 +5,11 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from outputs_fixtures import CHROMIUM, CHROMIUM_ARGS
 
 
 @pytest.mark.browser
-def test_report_opens_in_chromium_without_errors(sarmiento_report, tmp_path) -> None:
+def test_report_opens_in_chromium_without_errors(sarmiento_report) -> None:
     if shutil.which("chromium") is None:
         pytest.skip("Debian chromium is not installed")
     playwright = pytest.importorskip("playwright.sync_api")
@@ -16,16 +17,7 @@ def test_report_opens_in_chromium_without_errors(sarmiento_report, tmp_path) -> 
     errors: list[str] = []
     failed: list[str] = []
     with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
@@ -35,6 +27,8 @@ def test_report_opens_in_chromium_without_errors(sarmiento_report, tmp_path) -> 
         shot = files.out_dir / "report-screenshot.png"
         page.screenshot(path=str(shot), full_page=True)
         n_img = page.locator("img").count()
+        banner = page.locator(".banner").inner_text()
         browser.close()
     assert errors == [] and failed == []
-    assert n_img >= 4 and shot.stat().st_size > 50_000
+    assert n_img == 4 and shot.stat().st_size > 50_000
+    assert banner.startswith("Synthetic data.")
