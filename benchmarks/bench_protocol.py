@@ -17,12 +17,15 @@ import tracemalloc
 import numpy as np
 
 from ruxtrack.protocol import (
+    INTERVAL_LABS,
     DecisionInputs,
     DoseState,
     DrugFact,
     LabReading,
     decide_inputs,
     evaluate_columns,
+    grade_interval,
+    interval_columns,
     load_regimen,
     to_columns,
 )
@@ -57,6 +60,31 @@ def synthetic_columns(regimen_id: str, n: int, seed: int) -> dict[str, np.ndarra
         cols[lab] = np.where(status == 0, cols[lab], np.nan)
         cols[f"{lab}_status"] = status
         cols[f"{lab}@change"] = rng.uniform(lo, hi, n)
+    # 5% of the platelet and ANC values are clinician-stated CTCAE grades (intervals)
+    terms = {"plt": "platelet_count_decreased", "anc": "neutrophil_count_decreased"}
+    cols["grade:plt"] = np.full(n, np.nan)
+    cols["grade:anc"] = np.full(n, np.nan)
+    for lab in INTERVAL_LABS:
+        lo, hi = cols[lab].copy(), cols[lab].copy()
+        stated = (rng.random(n) < 0.05) & (cols[f"{lab}_status"] == 0)
+        grades = rng.integers(1, 5, n)
+        for g in range(1, 5):
+            iv = grade_interval(terms[lab], g)
+            assert iv is not None
+            m = stated & (grades == g)
+            glo = iv.low if iv.low_inclusive or np.isinf(iv.low) else np.nextafter(iv.low, np.inf)
+            ghi = (
+                iv.high
+                if iv.high_inclusive or np.isinf(iv.high)
+                else np.nextafter(iv.high, -np.inf)
+            )
+            lo[m], hi[m] = glo, ghi
+        cols[lab] = np.where(stated, np.nan, cols[lab])
+        cols[f"grade:{lab}"] = np.where(stated, grades, np.nan)
+        cols[f"{lab}_lo"], cols[f"{lab}_hi"] = lo, hi
+        cols[f"{lab}@change_lo"] = cols[f"{lab}@change"].copy()
+        cols[f"{lab}@change_hi"] = cols[f"{lab}@change"].copy()
+    assert all(c in cols for c in interval_columns())
     cols["plt_fall_pct"] = rng.uniform(-50, 80, n)
     cols["anc_fall_pct"] = rng.uniform(-50, 80, n)
     for fact in (
@@ -92,8 +120,14 @@ def row_inputs(reg_id: str, cols: dict[str, np.ndarray], i: int) -> DecisionInpu
         return None if x is None else x == 1.0
 
     labs = {}
+    terms = {"plt": "platelet_count_decreased", "anc": "neutrophil_count_decreased"}
     for lab in ("plt", "anc", "bili_xuln", "crcl"):
         st = int(cols[f"{lab}_status"][i])
+        grade = v(f"grade:{lab}") if lab in INTERVAL_LABS else None
+        if grade is not None:
+            iv = grade_interval(terms[lab], int(grade))
+            labs[lab] = LabReading(lab, "ok", None, "10*9/L", interval=iv)
+            continue
         labs[lab] = LabReading(lab, "ok" if st == 0 else "missing", v(lab), "")
     drugs = []
     at_change = []
@@ -156,6 +190,7 @@ def main() -> None:
     reg = load_regimen(args.regimen)
 
     cols = synthetic_columns(args.regimen, args.rows, args.seed)
+    grades = {k: cols.pop(k) for k in [k for k in cols if k.startswith("grade:")]}
     evaluate_columns(reg, {k: v[:1000] for k, v in cols.items()})  # warm-up
     # time without tracing (tracemalloc slows allocation-heavy code), then measure memory apart
     t0 = time.perf_counter()
@@ -168,7 +203,7 @@ def main() -> None:
     tracemalloc.stop()
     input_mb = sum(v.nbytes for v in cols.values()) / 2**20
 
-    rows = [row_inputs(args.regimen, cols, i) for i in range(args.loop)]
+    rows = [row_inputs(args.regimen, {**cols, **grades}, i) for i in range(args.loop)]
     t0 = time.perf_counter()
     loop = [decide_inputs(reg, x) for x in rows]
     loop_s = time.perf_counter() - t0

@@ -204,4 +204,76 @@ def test_replay_and_audit_from_the_store(db: str) -> None:
     )
     assert code == 0, out
     a = json.loads(out)
-    assert a["patients"] == 1 and sum(a["by_category"].values()) == len(a["deviations"])
+    assert a["patients"] == 1 and sum(a["by_category"].values()) == a["patient_days"]
+    assert a["deviating_days"] == len(a["deviations"])
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.sqlite'}"
+    code, out = run("demo", "--db", url)
+    assert code == 0, out
+    return url
+
+
+def test_replay_groups_alike_days_into_episodes_and_days_shows_each(demo_db: str) -> None:
+    args = ("replay", "--patient", "TOMOMASA-2021", "--regimen", "jakavi-eu-agvhd", "--db", demo_db)
+    code, out = run(*args)
+    assert code == 0, out
+    assert "days 74–130 after hsct#2 (treatment days 1–57) (57 days): recorded 20 mg/day" in out
+    assert "2000-" not in out  # the nominal date of a relative timeline is never shown
+    code, every = run(*args, "--days")
+    assert code == 0
+    assert "hsct#2+74d" in every and "hsct#2+130d" in every and "2000-" not in every
+    code, js = run(*args, "--json")
+    assert code == 0 and "2000-" not in js
+    assert json.loads(js)["days"][0]["time"] == "hsct#2+74d"
+
+
+def test_dose_on_a_relative_patient_takes_a_relative_day(demo_db: str) -> None:
+    base = ("dose", "--regimen", "jakavi-eu-agvhd", "--patient", "TOMOMASA-2021", "--db", demo_db)
+    code, out = run(*base, "--date", "hsct#2+131d", "--json")
+    assert code == 0, out
+    d = json.loads(out)
+    assert d["date"] is None and d["time"] == "hsct#2+131d" and d["time_basis"] == "relative"
+    assert "2000-" not in out
+    code, out = run(*base, "--date", "2020-05-01")
+    assert code == 1 and "relative to hsct#2" in out and "hsct#2+131d" in out
+
+
+def test_dose_before_the_course_counts_days_to_day_1(demo_db: str) -> None:
+    code, out = run(
+        "dose", "--regimen", "sarmiento-2021-covid", "--patient", "SYN-003", "--date",
+        "2020-05-01", "--db", demo_db, "--json",
+    )  # fmt: skip
+    assert code == 0, out
+    d = json.loads(out)
+    assert d["day"] == -60 and d["action"] == "no_recommendation"
+    assert any("60 days before day 1 of the course (day 1 = 2020-06-30" in a["text"]
+               for a in d["alerts"])  # fmt: skip
+    code, out = run(
+        "dose", "--regimen", "sarmiento-2021-covid", "--patient", "SYN-003", "--date",
+        "2020-07-03", "--db", demo_db,
+    )  # fmt: skip
+    assert code == 0 and "course day 4" in out
+    assert "age_years" not in out  # eligibility is not shown once the course runs
+    code, out = run(
+        "dose", "--regimen", "sarmiento-2021-covid", "--patient", "SYN-003", "--date",
+        "2020-06-30", "--db", demo_db,
+    )  # fmt: skip
+    import re
+
+    assert re.search(r"age_years=60\.0\d? a", out), out  # rounded for people, not 60.0301...
+    assert not re.search(r"age_years=\d+\.\d{3,}", out)
+
+
+def test_audit_of_the_demo_cohort_is_mostly_adherent(demo_db: str) -> None:
+    code, out = run("audit", "--regimen", "sarmiento-2021-covid", "--db", demo_db, "--json")
+    assert code == 0, out
+    a = json.loads(out)
+    assert a["patients"] == 18
+    assert [o["patient_id"] for o in a["outside_population"]] == ["TOMOMASA-2021"]
+    assert "given_after_completion" not in a["by_category"]
+    assert a["by_category"]["agrees"] > 0.9 * a["patient_days"]
+    code, out = run("audit", "--regimen", "sarmiento-2021-covid", "--db", demo_db)
+    assert code == 0 and "Patient-days by category" in out and "Patient-days by finding" in out

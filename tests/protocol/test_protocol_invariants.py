@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ruxtrack.protocol import (
+    INTERVAL_LABS,
     DecisionInputs,
     DoseState,
     DrugFact,
@@ -23,6 +24,7 @@ from ruxtrack.protocol import (
     Regimen,
     decide_inputs,
     decide_many,
+    grade_interval,
     list_regimens,
     load_regimen,
 )
@@ -50,12 +52,34 @@ def lab_value(code: str) -> st.SearchStrategy[float]:
     return st.one_of(st.sampled_from(edges), st.floats(lo, hi, allow_nan=False))
 
 
+TERMS = {"plt": "platelet_count_decreased", "anc": "neutrophil_count_decreased"}
+
+
+def stated(code: str, grade: int) -> LabReading:
+    """A lab known as a clinician-stated CTCAE grade: the grade's interval, no number."""
+    iv = grade_interval(TERMS[code], grade)
+    assert iv is not None
+    return LabReading(code, "ok", None, UNITS[code], None, 0, f"grade {grade}", interval=iv)
+
+
 def lab(code: str) -> st.SearchStrategy[LabReading]:
     ok = lab_value(code).map(lambda v: LabReading(code, "ok", v, UNITS[code], None, 0, None))
     bad = st.sampled_from(["missing", "stale", "unconvertible", "incomplete"]).map(
         lambda s: LabReading(code, s, None, "", None, None, None, f"{code} {s}")
     )
+    if code in INTERVAL_LABS:
+        graded = st.integers(0, 4).map(lambda g: stated(code, g))
+        return st.one_of(ok, ok, ok, bad, graded)
     return st.one_of(ok, ok, ok, bad)
+
+
+def _points(r: LabReading) -> list[float]:
+    """Values a reading allows: the number, or an interval's extreme and middle values."""
+    if r.interval is None:
+        return [] if r.value is None else [r.value]
+    lo, hi = r.bounds()
+    lo, hi = max(lo, -1e6), min(hi, 1e6)
+    return [lo, hi, (lo + hi) / 2]
 
 
 tri = st.sampled_from([True, False, None])
@@ -73,6 +97,10 @@ def inputs(draw: Any, regimen: Regimen) -> DecisionInputs:
     level = levels.index(cur) if cur in levels and regimen.dose_levels else None
     prev = draw(st.one_of(st.none(), st.integers(0, max(len(regimen.dose_levels) - 1, 0))))
     at_change = {c: draw(st.one_of(st.none(), lab_value(c))) for c in UNITS}
+    bounds_at_change = {}
+    for c in INTERVAL_LABS:
+        if at_change[c] is None and draw(st.booleans()):
+            bounds_at_change[c] = stated(c, draw(st.integers(0, 4))).bounds()
     drugs = []
     for name, cls in (("posaconazole", ("strong_cyp3a4",)), ("fluconazole", ("fluconazole",))):
         if draw(st.booleans()):
@@ -109,6 +137,7 @@ def inputs(draw: Any, regimen: Regimen) -> DecisionInputs:
             None,
             at_change,
             tuple(drugs),
+            bounds_at_change,
         ),
         age_years=draw(st.one_of(st.none(), st.floats(0, 95))),
         bsa_m2=draw(st.one_of(st.none(), st.floats(0.2, 2.5))),
@@ -140,7 +169,8 @@ def stop_threshold_crossed(reg: Regimen, x: DecisionInputs) -> bool:
         ok = True
         for name, rng in rule.when.numeric_clauses():
             r = x.labs.get(name)
-            if r is None or r.status != "ok" or r.value is None or not _in(r.value, rng):
+            pts = [] if r is None or r.status != "ok" else _points(r)
+            if not pts or not all(_in(v, rng) for v in pts):
                 ok = False
         for fact, expected in rule.when.fact_clauses():
             if x.facts.get(fact) is not expected:

@@ -17,6 +17,8 @@ from rich.text import Text
 from ruxtrack.cli._errors import cli_errors
 from ruxtrack.errors import EvaluationError
 from ruxtrack.protocol import (
+    CATEGORIES,
+    FINDINGS,
     Audit,
     Decision,
     Regimen,
@@ -25,6 +27,7 @@ from ruxtrack.protocol import (
     audit,
     decide,
     decide_inputs,
+    human,
     list_regimens,
     load_regimen,
     replay,
@@ -52,6 +55,9 @@ DbOption = Annotated[
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print the JSON object (docs/protocol.md).")
 ]
+DaysOption = Annotated[
+    bool, typer.Option("--days", help="Show every day instead of episodes of alike days.")
+]
 UlnOption = Annotated[
     str | None,
     typer.Option(
@@ -72,6 +78,34 @@ def _store(db: str | None) -> Iterator[Any]:
         yield store
     finally:
         store.close()
+
+
+def _day_on(tl: Any, text: str) -> date:
+    """The day decided: an ISO date, or on a timeline recorded in relative days a time relative
+    to one of its events (``hsct#2+131d``, ``day 131 after hsct#2``)."""
+    from ruxtrack.errors import TimelineError
+    from ruxtrack.protocol import TimeLabels
+    from ruxtrack.timeline import parse_time
+
+    labels = TimeLabels.of(tl)
+    try:
+        ref = parse_time(text)
+    except TimelineError as exc:
+        raise EvaluationError(f'--date "{text}": {exc}') from exc
+    if ref.absolute is not None and labels.relative:
+        raise EvaluationError(
+            f"patient {tl.patient.patient_id} is recorded in days relative to "
+            f"{labels.reference} only: give --date as e.g. {labels.reference}+131d"
+        )
+    if ref.absolute is None and not ref.is_relative:
+        raise EvaluationError(f'--date "{text}": give a date (2020-05-03)')
+    if ref.is_relative and not ref.date_only and ref.absolute is None:
+        try:
+            return tl.at(ref).date()  # type: ignore[no-any-return]
+        except TimelineError as exc:
+            raise EvaluationError(f"--date {text}: {exc}") from exc
+    assert ref.absolute is not None
+    return ref.absolute.date()
 
 
 def _uln_umol(text: str | None) -> float | None:
@@ -103,7 +137,7 @@ def render_decision(d: Decision) -> Panel:
     parts: list[Any] = [head]
     sub = []
     if d.day is not None:
-        sub.append(f"day {d.day}")
+        sub.append(f"course day {d.day}" if d.day > 0 else f"{-d.day} days before day 1")
     if d.scheduled_daily_mg is not None:
         sub.append(f"regimen base {d.scheduled_daily_mg:g} mg/day")
     if d.current_daily_mg is not None:
@@ -130,12 +164,7 @@ def render_decision(d: Decision) -> Panel:
     why.add_column("what it says / inputs used", ratio=3)
     why.add_column("source", ratio=1)
     for r in d.rationale:
-        used = "; ".join(
-            f"{i.name}={i.value if i.value is not None else '?'}{' ' + i.unit if i.unit else ''}"
-            + (f" ({i.time})" if i.time else "")
-            + (f" [{i.status}]" if i.status != "ok" else "")
-            for i in r.inputs
-        )
+        used = "; ".join(i.text() for i in r.inputs)
         why.add_row(
             r.rule,
             r.text + (f"\n  inputs: {used}" if used else ""),
@@ -152,8 +181,8 @@ def render_decision(d: Decision) -> Panel:
     title = f"{d.regimen_id} v{d.regimen_version}"
     if d.patient_id:
         title += f" · patient {d.patient_id}"
-    if d.date:
-        title += f" · {d.date}"
+    if d.time:
+        title += f" · {d.time}"
     return Panel(Group(*parts), title=title, border_style=colour)
 
 
@@ -229,58 +258,95 @@ def render_regimen(r: Regimen) -> Group:
     return Group(*parts)
 
 
-def _render_replay(rp: Replay) -> Table:
-    t = Table(
-        title=f"Replay of {rp.patient_id} against {rp.regimen_id} "
-        f"({len(rp.deviations)} of {len(rp.days)} days differ)",
-        header_style="bold",
+def _render_replay(rp: Replay, every_day: bool = False) -> Group:
+    dev = len(rp.deviations)
+    where = f" (days after {rp.reference}; recorded in relative days)" if rp.reference else ""
+    head = Text(
+        f"Replay of {rp.patient_id} against {rp.regimen_id} v{rp.regimen_version}{where}: "
+        f"{len(rp.days)} days, {dev} differ or cannot be checked",
+        style="bold",
     )
-    for col in ("date", "day", "recorded mg/d", "regimen", "mg/d", "category", "why"):
-        t.add_column(col)
-    prev = None
-    for d in rp.days:
-        key = (d.recorded_daily_mg, d.decision.action, d.decision.daily_total_mg, d.category)
-        if key == prev:
-            continue
-        prev = key
-        rec = "?" if d.recorded_daily_mg is None else f"{d.recorded_daily_mg:g}"
-        t.add_row(
-            d.date,
-            str(d.day),
-            rec,
-            d.decision.action,
-            f"{d.decision.daily_total_mg:g}",
-            d.category,
-            " | ".join(d.reasons),
+    parts: list[Any] = [head]
+    if every_day:
+        t = Table(header_style="bold", show_lines=False)
+        for col in ("day" if rp.reference else "date", "course day", "recorded", "regimen",
+                    "category", "findings"):  # fmt: skip
+            t.add_column(col)
+        for d in rp.days:
+            t.add_row(
+                d.time,
+                "" if d.day is None else str(d.day),
+                "?" if d.recorded_daily_mg is None else f"{human(d.recorded_daily_mg)} mg",
+                f"{d.action} {human(d.regimen_daily_mg)} mg"
+                + ("" if d.base_daily_mg is None else f" (base {human(d.base_daily_mg)})"),
+                d.category,
+                "\n".join(d.reasons),
+            )
+        parts.append(t)
+    else:
+        for e in rp.episodes:
+            colour = "green" if not e.deviates else "yellow"
+            parts.append(Text(f"{'  ' if not e.deviates else '! '}{e.text}", style=colour))
+        parts.append(Text("Episodes group alike days; --days shows every day.", style="dim"))
+    s = rp.summary()
+    parts.append(
+        Text("Days by category: " + ", ".join(f"{k} {v}" for k, v in s.items()), style="dim")
+    )
+    return Group(*parts)
+
+
+def _render_audit(a: Audit, every_day: bool = False) -> Group:
+    parts: list[Any] = [
+        Text(
+            f"Audit against {a.regimen_id} v{a.regimen_version}: {a.patients} patients, "
+            f"{a.patient_days} patient-days, {a.deviating_days} differ or cannot be checked",
+            style="bold",
         )
-    t.caption = "Rows are shown when something changes; --json gives every day."
-    return t
-
-
-def _render_audit(a: Audit) -> Group:
-    s = Table(
-        title=f"Audit against {a.regimen_id}: {a.patients} patients, {a.patient_days} "
-        f"patient-days, {len(a.deviations)} deviating",
-        header_style="bold",
-    )
+    ]
+    s = Table(title="Patient-days by category", header_style="bold", title_justify="left")
     s.add_column("category")
-    s.add_column("patient-days", justify="right")
-    for k, v in sorted(a.by_category.items(), key=lambda kv: -kv[1]):
-        s.add_row(k, str(v))
-    t = Table(title="Deviations (first 50)", header_style="bold")
-    for col in ("patient", "date", "day", "recorded", "regimen", "category", "reason"):
-        t.add_column(col)
-    for r in a.deviations[:50]:
-        t.add_row(
-            r.patient_id,
-            r.date,
-            str(r.day),
-            "?" if r.recorded_daily_mg is None else f"{r.recorded_daily_mg:g}",
-            f"{r.regimen_daily_mg:g} ({r.action})",
-            r.category,
-            r.reason,
+    s.add_column("days", justify="right")
+    s.add_column("meaning")
+    for k, v in a.by_category.items():
+        s.add_row(k, str(v), CATEGORIES.get(k, ""))
+    parts.append(s)
+    f = Table(title="Patient-days by finding", header_style="bold", title_justify="left")
+    f.add_column("finding")
+    f.add_column("days", justify="right")
+    f.add_column("meaning")
+    for k, v in a.by_finding.items():
+        f.add_row(k, str(v), FINDINGS.get(k, ""))
+    parts.append(f)
+    if a.outside_population:
+        parts.append(
+            Text("Outside the regimen's population (not audited day by day):", style="bold")
         )
-    return Group(s, t)
+        for o in a.outside_population:
+            parts.append(Text(f"  {o.patient_id}: {o.reason} ({o.days} days)"))
+    if every_day:
+        t = Table(title="Every deviating patient-day", header_style="bold", title_justify="left")
+        for col in ("patient", "day", "course day", "recorded", "regimen", "category", "reason"):
+            t.add_column(col)
+        for r in a.deviations:
+            t.add_row(
+                r.patient_id,
+                r.time,
+                "" if r.day is None else str(r.day),
+                "?" if r.recorded_daily_mg is None else f"{human(r.recorded_daily_mg)}",
+                f"{human(r.regimen_daily_mg)} ({r.action})",
+                r.category,
+                r.reason,
+            )
+        parts.append(t)
+    else:
+        parts.append(Text("Episodes that differ or cannot be checked:", style="bold"))
+        shown = [e for e in a.episodes if e.deviates]
+        for e in shown:
+            parts.append(Text(f"  {e.patient_id} {e.text}", style="yellow"))
+        if not shown:
+            parts.append(Text("  none", style="green"))
+        parts.append(Text("--days lists every deviating patient-day.", style="dim"))
+    return Group(*parts)
 
 
 # -- commands ------------------------------------------------------------------------------------
@@ -422,14 +488,10 @@ def register(app: typer.Typer) -> None:
                     )
                 if on is None:
                     raise EvaluationError("--patient needs --date (the day decided, ISO date)")
-                try:
-                    when = date.fromisoformat(on)
-                except ValueError as exc:
-                    raise EvaluationError(f'--date "{on}" is not an ISO date (2020-05-03)') from exc
                 uln = _uln_umol(bilirubin_uln)
                 with _store(db) as store:
                     tl = store.timeline(patient)
-                decision = decide(tl, reg, when, bilirubin_uln_umol_l=uln)
+                decision = decide(tl, reg, _day_on(tl, on), bilirubin_uln_umol_l=uln)
             else:
                 when_adhoc = date.fromisoformat(on) if on else None
                 x = adhoc_inputs(
@@ -465,9 +527,10 @@ def register(app: typer.Typer) -> None:
         regimen: Annotated[str, typer.Option("--regimen", help="Regimen id.")],
         db: DbOption = None,
         bilirubin_uln: UlnOption = None,
+        every_day: DaysOption = False,
         as_json: JsonOption = False,
     ) -> None:
-        """Replay a recorded course day by day against a regimen; differences are flagged."""
+        """Replay a recorded course day by day against a regimen: episodes, categories, findings."""
         with cli_errors():
             reg = load_regimen(regimen)
             uln = _uln_umol(bilirubin_uln)
@@ -477,7 +540,7 @@ def register(app: typer.Typer) -> None:
         if as_json:
             typer.echo(json.dumps(rp.to_dict(), indent=2))
         else:
-            console.print(_render_replay(rp))
+            console.print(_render_replay(rp, every_day))
 
     @app.command("audit")
     def _audit(
@@ -490,9 +553,10 @@ def register(app: typer.Typer) -> None:
         ] = None,
         db: DbOption = None,
         bilirubin_uln: UlnOption = None,
+        every_day: DaysOption = False,
         as_json: JsonOption = False,
     ) -> None:
-        """Adherence audit over the store's cohort: deviations per patient-day, with reasons."""
+        """Adherence audit over the store's cohort: days by category and finding, episodes."""
         with cli_errors():
             ids = (
                 [regimen]
@@ -510,4 +574,4 @@ def register(app: typer.Typer) -> None:
             typer.echo(json.dumps(out, indent=2))
         else:
             for a in results:
-                console.print(_render_audit(a))
+                console.print(_render_audit(a, every_day))

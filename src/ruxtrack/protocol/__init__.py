@@ -6,11 +6,13 @@ required labs with freshness windows, eligibility and monitoring. One evaluator 
 regimen, over one patient-day (:func:`decide`) or many at once (:func:`decide_many`).
 """
 
+from ruxtrack.protocol._ctcae import GradeInterval, grade_interval
 from ruxtrack.protocol._decision import (
     AlertItem,
     Decision,
     DoseOut,
     InputUsed,
+    IntervalOut,
     MonitoringDue,
     RationaleEntry,
     TeamAction,
@@ -18,19 +20,42 @@ from ruxtrack.protocol._decision import (
     decide_inputs,
     decide_many,
 )
-from ruxtrack.protocol._engine import ACTIONS, FLAGS, ArrayDecisions, evaluate_columns
+from ruxtrack.protocol._engine import (
+    ACTIONS,
+    FLAGS,
+    INTERVAL_LABS,
+    ArrayDecisions,
+    evaluate_columns,
+    interval_columns,
+    required_columns,
+)
 from ruxtrack.protocol._inputs import (
     DecisionInputs,
     DoseState,
     DrugFact,
     LabReading,
+    TimeLabels,
     adhoc_inputs,
+    course_day_of,
+    human,
     inputs_from_timeline,
     parse_current_dose,
     parse_drug,
     to_columns,
 )
-from ruxtrack.protocol._replay import Audit, AuditRow, Replay, ReplayDay, audit, replay
+from ruxtrack.protocol._replay import (
+    CATEGORIES,
+    FINDINGS,
+    Audit,
+    AuditRow,
+    Episode,
+    Finding,
+    OutsidePatient,
+    Replay,
+    ReplayDay,
+    audit,
+    replay,
+)
 from ruxtrack.protocol._schema import (
     Condition,
     Regimen,
@@ -42,7 +67,10 @@ from ruxtrack.protocol._schema import (
 
 __all__ = [
     "ACTIONS",
+    "CATEGORIES",
+    "FINDINGS",
     "FLAGS",
+    "INTERVAL_LABS",
     "AlertItem",
     "ArrayDecisions",
     "Audit",
@@ -53,27 +81,38 @@ __all__ = [
     "DoseOut",
     "DoseState",
     "DrugFact",
+    "Episode",
+    "Finding",
+    "GradeInterval",
     "InputUsed",
+    "IntervalOut",
     "LabReading",
     "MonitoringDue",
+    "OutsidePatient",
     "RationaleEntry",
     "Regimen",
     "Replay",
     "ReplayDay",
     "Rule",
     "TeamAction",
+    "TimeLabels",
     "adhoc_inputs",
     "audit",
+    "course_day_of",
     "decide",
     "decide_inputs",
     "decide_many",
     "evaluate_columns",
+    "grade_interval",
+    "human",
     "inputs_from_timeline",
+    "interval_columns",
     "list_regimens",
     "load_interactions",
     "load_regimen",
     "parse_current_dose",
     "parse_drug",
     "replay",
+    "required_columns",
     "to_columns",
 ]

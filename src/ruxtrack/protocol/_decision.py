@@ -16,6 +16,8 @@ from ruxtrack.protocol._engine import ACTIONS, ArrayDecisions, evaluate_columns
 from ruxtrack.protocol._inputs import (
     DecisionInputs,
     LabReading,
+    TimeLabels,
+    human,
     inputs_from_timeline,
     to_columns,
 )
@@ -34,6 +36,7 @@ __all__ = [
     "Decision",
     "DoseOut",
     "InputUsed",
+    "IntervalOut",
     "MonitoringDue",
     "RationaleEntry",
     "TeamAction",
@@ -61,8 +64,27 @@ _UNVERIFIED = (
 )
 
 
+class IntervalOut(BaseModel):
+    """An interval input (a clinician-stated CTCAE grade): bounds (None = unbounded) and text."""
+
+    model_config = _FROZEN
+
+    low: float | None
+    low_inclusive: bool
+    high: float | None
+    high_inclusive: bool
+    text: str
+    grade: int
+    term: str
+
+
 class InputUsed(BaseModel):
-    """A value a rule read: canonical value and unit, when it was measured, what was received."""
+    """A value a rule read: canonical value and unit, when it was measured, what was received.
+
+    ``time`` is an ISO date-time, or ``hsct#2+131d`` on a timeline recorded in relative days.
+    An interval input has ``value`` None and ``interval`` set, with ``basis`` saying where it
+    comes from.
+    """
 
     model_config = _FROZEN
 
@@ -72,6 +94,27 @@ class InputUsed(BaseModel):
     time: str | None = None
     received: str | None = None
     status: str = "ok"
+    interval: IntervalOut | None = None
+    basis: str | None = None
+
+    def text(self) -> str:
+        """``plt=85 10*9/L (2020-05-03T06:00)``, numbers rounded for people."""
+        if self.interval is not None:
+            shown = self.interval.text
+        elif isinstance(self.value, float):
+            shown = human(self.value)
+        elif self.value is None:
+            shown = "?"
+        else:
+            shown = str(self.value).lower() if isinstance(self.value, bool) else str(self.value)
+        out = f"{self.name}={shown}{' ' + self.unit if self.unit else ''}"
+        if self.basis:
+            out += f" {self.basis}"
+        elif self.time:
+            out += f" ({self.time})"
+        if self.status != "ok":
+            out += f" [{self.status}]"
+        return out
 
 
 class RationaleEntry(BaseModel):
@@ -149,6 +192,8 @@ class Decision(BaseModel):
     monitoring: tuple[MonitoringDue, ...]
     alerts: tuple[AlertItem, ...]
     rationale: tuple[RationaleEntry, ...]
+    time: str | None = None
+    time_basis: Literal["absolute", "relative"] = "absolute"
 
     def to_dict(self) -> dict[str, Any]:
         """The documented JSON object (plain types only)."""
@@ -166,14 +211,29 @@ def _iso(t: datetime | None) -> str | None:
     return None if t is None else t.isoformat(timespec="minutes")
 
 
-def _lab_input(r: LabReading) -> InputUsed:
+def _lab_input(r: LabReading, labels: TimeLabels | None = None) -> InputUsed:
+    labels = labels or TimeLabels()
+    interval = None
+    if r.interval is not None:
+        iv = r.interval
+        interval = IntervalOut(
+            low=None if math.isinf(iv.low) else iv.low,
+            low_inclusive=iv.low_inclusive,
+            high=None if math.isinf(iv.high) else iv.high,
+            high_inclusive=iv.high_inclusive,
+            text=iv.text(),
+            grade=iv.grade,
+            term=iv.term,
+        )
     return InputUsed(
         name=r.code,
         value=r.value if r.status == "ok" else None,
         unit=r.unit or None,
-        time=_iso(r.time),
+        time=labels.instant(r.time),
         received=r.received,
         status=r.status if r.detail is None or r.status == "ok" else f"{r.status}: {r.detail}",
+        interval=interval,
+        basis=r.basis,
     )
 
 
@@ -210,7 +270,9 @@ def _inputs_for(rule_when: Any, x: DecisionInputs) -> list[InputUsed]:
     for name, _ in rule_when.numeric_clauses():
         if name in LAB_CODES:
             r = x.labs.get(name)
-            out.append(_lab_input(r) if r else InputUsed(name=name, value=None, status="missing"))
+            out.append(
+                _lab_input(r, x.labels) if r else InputUsed(name=name, value=None, status="missing")
+            )
         elif name.endswith("_fall_pct"):
             lab = name.removesuffix("_fall_pct")
             base = x.baseline.get(lab)
@@ -222,7 +284,7 @@ def _inputs_for(rule_when: Any, x: DecisionInputs) -> list[InputUsed]:
                     name=name,
                     value=_num(fall),
                     unit="%",
-                    received=None if base is None else f"day-1 value {base:g}",
+                    received=None if base is None else f"day-1 value {human(base)}",
                 )
             )
         elif name == "age_years":
@@ -235,7 +297,7 @@ def _inputs_for(rule_when: Any, x: DecisionInputs) -> list[InputUsed]:
                     name="days_at_current_dose",
                     value=x.state.state_days,
                     unit="d",
-                    time=None if x.state.since is None else x.state.since.isoformat(),
+                    time=None if x.state.since is None else x.labels.short(x.state.since),
                 )
             )
     for fact, _ in rule_when.fact_clauses():
@@ -329,6 +391,22 @@ def _start_band(regimen: Regimen, x: DecisionInputs) -> Any:
     return None
 
 
+def _before_course_text(reg: Regimen, x: DecisionInputs) -> str:
+    """``60 days before day 1 of the course (day 1 = 2020-06-30, rux_start)``."""
+    assert reg.schedule is not None and x.course_day is not None
+    sched = reg.schedule
+    first = sched.first_day
+    if sched.day_one_is_anchor and x.course_day < 0:
+        before = -x.course_day
+    else:
+        before = first - x.course_day
+    text = f"{before} day{'s' if before != 1 else ''} before day {first} of the course"
+    if x.on_date is not None:
+        day1 = x.on_date + timedelta(days=before)
+        text += f" (day {first} = {x.labels.day(day1)}, {sched.anchor})"
+    return text + ": no dose of this regimen is due yet."
+
+
 def _alt_reading(rule: Rule, x: DecisionInputs, res: ArrayDecisions) -> str:
     final = float(res.final_daily_mg[0])
     if rule.alternative_fraction_on_dosing_days is None or math.isnan(final):
@@ -410,6 +488,10 @@ def explain(reg: Regimen, x: DecisionInputs, res: ArrayDecisions) -> Decision:
     actions: list[TeamAction] = []
     monitoring: list[MonitoringDue] = []
     st = x.state
+    lb = x.labels
+
+    def on(d: date | None) -> str:
+        return "an earlier day" if d is None else lb.day(d)
 
     # base dose
     if reg.schedule is not None:
@@ -417,7 +499,7 @@ def explain(reg: Regimen, x: DecisionInputs, res: ArrayDecisions) -> Decision:
             name="course_day",
             value=x.course_day,
             unit="d",
-            time=None if x.on_date is None else x.on_date.isoformat(),
+            time=None if x.on_date is None else lb.short(x.on_date),
         )
         if flags["complete"]:
             rationale.append(
@@ -432,20 +514,9 @@ def explain(reg: Regimen, x: DecisionInputs, res: ArrayDecisions) -> Decision:
                 )
             )
         elif flags["before_course"]:
-            rationale.append(
-                _entry(
-                    reg,
-                    "before_course",
-                    f"Day {x.course_day}: before the first "
-                    f"day ({reg.schedule.first_day}) of the schedule.",
-                    "info",
-                    reg.source,
-                    [day_in],
-                )
-            )
-            alerts.append(
-                AlertItem(severity="warning", text="The day is before the course begins.")
-            )
+            text = _before_course_text(reg, x)
+            rationale.append(_entry(reg, "before_course", text, "info", reg.source, [day_in]))
+            alerts.append(AlertItem(severity="warning", text=text))
         elif x.course_day is None:
             alerts.append(
                 AlertItem(
@@ -527,7 +598,7 @@ def explain(reg: Regimen, x: DecisionInputs, res: ArrayDecisions) -> Decision:
             name="current_daily",
             value=st.current_daily_mg,
             unit="mg/d",
-            time=None if st.since is None else st.since.isoformat(),
+            time=None if st.since is None else lb.short(st.since),
             received=st.reason,
         )
         verb = "Current dose" if st.state == "on" else "Last dose before the interruption"
@@ -536,7 +607,7 @@ def explain(reg: Regimen, x: DecisionInputs, res: ArrayDecisions) -> Decision:
                 _entry(
                     reg,
                     "current_dose",
-                    f"{verb}: {st.current_daily_mg} mg/day, "
+                    f"{verb}: {human(st.current_daily_mg)} mg/day, "
                     "which is not a dose level of this regimen.",
                     "info",
                     reg.source,
@@ -547,7 +618,8 @@ def explain(reg: Regimen, x: DecisionInputs, res: ArrayDecisions) -> Decision:
                 AlertItem(
                     severity="critical",
                     text=(
-                        f"The recorded dose ({st.current_daily_mg} mg/day) is not a dose level of "
+                        f"The recorded dose ({human(st.current_daily_mg)} mg/day) is not a dose "
+                        "level of "
                         f"{reg.id}: no level-based step can be computed from it."
                     ),
                 )
@@ -558,7 +630,7 @@ def explain(reg: Regimen, x: DecisionInputs, res: ArrayDecisions) -> Decision:
                 _entry(
                     reg,
                     "current_dose",
-                    f"{verb}: {label} since {st.since.isoformat() if st.since else 'unknown'}.",
+                    f"{verb}: {label} since {on(st.since)}.",
                     "info",
                     reg.dose_levels[lvl].source,
                     [cur_in],
@@ -629,7 +701,7 @@ def explain(reg: Regimen, x: DecisionInputs, res: ArrayDecisions) -> Decision:
                     f"{r.name} is required (freshness {req.max_age_days} days) and is {r.status}.",
                     "no_recommendation",
                     req.source,
-                    [_lab_input(r)],
+                    [_lab_input(r, lb)],
                 )
             )
             alerts.append(
@@ -655,9 +727,9 @@ def explain(reg: Regimen, x: DecisionInputs, res: ArrayDecisions) -> Decision:
             monitoring.append(
                 MonitoringDue(
                     what=r.name,
-                    due=due.isoformat(),
+                    due=lb.short(due),
                     reason=(
-                        f"last result {r.time.date().isoformat()}; needed again before it is "
+                        f"last result {lb.day(r.time.date())}; needed again before it is "
                         "older than "
                         f"{req.max_age_days} days"
                     ),
@@ -673,6 +745,26 @@ def explain(reg: Regimen, x: DecisionInputs, res: ArrayDecisions) -> Decision:
                     source=req.source.label(),
                 )
             )
+
+    # the required labs the decision read, when all are usable
+    usable = [x.labs[q.column] for q in reg.required_labs if q.column in x.labs]
+    if usable and all(r.status == "ok" for r in usable):
+        rationale.append(
+            _entry(
+                reg,
+                "required_labs",
+                "Required labs used: "
+                + "; ".join(
+                    f"{r.name} {r.text()}"
+                    + (f" ({lb.day(r.time.date())})" if r.time and not r.basis else "")
+                    for r in usable
+                )
+                + ".",
+                "info",
+                reg.required_labs[0].source,
+                [_lab_input(r, lb) for r in usable],
+            )
+        )
 
     # rules that fired, and rules that could not be evaluated
     bad_required = {
@@ -724,16 +816,27 @@ def explain(reg: Regimen, x: DecisionInputs, res: ArrayDecisions) -> Decision:
                     )
                 )
         elif res.unknown[0, j] and rule.effect not in ("option", "monitor", "info"):
-            missing = [u.name for u in used if u.value is None or u.status != "ok"]
-            if all(m in bad_required for m in missing):
+            straddle = [u for u in used if u.interval is not None and u.status == "ok"]
+            missing = [
+                u.name for u in used if (u.value is None and u.interval is None) or u.status != "ok"
+            ]
+            if not straddle and all(m in bad_required for m in missing):
                 continue  # already named by the required-lab alert
             blocks = rule.when_unknown == "block"
+            why = [f"{m} unknown" for m in missing if m not in bad_required]
+            why += [
+                f"{x.labs[u.name].name} {x.labs[u.name].text()} lies on both sides of its threshold"
+                for u in straddle
+                if u.name in x.labs
+            ]
+            if missing and not why:
+                why = [f"{', '.join(missing)} unknown"]
             alerts.append(
                 AlertItem(
                     severity="critical" if blocks else "warning",
                     text=(
-                        f"Rule '{rule.id}' cannot be evaluated: {', '.join(missing) or 'input'} "
-                        f"unknown{'' if blocks else _ALERT_ONLY}. ({rule.text})"
+                        f"Rule '{rule.id}' cannot be decided: {'; '.join(why) or 'input unknown'}"
+                        f"{'' if blocks else _ALERT_ONLY}. ({rule.text})"
                     ),
                     rule=rule.id,
                 )
@@ -760,15 +863,37 @@ def explain(reg: Regimen, x: DecisionInputs, res: ArrayDecisions) -> Decision:
             )
         )
 
+    # interval inputs: say where they come from and how rules read them
+    for code in LAB_CODES:
+        r = x.labs.get(code)
+        if r is None or r.interval is None or r.status != "ok":
+            continue
+        iv = r.interval
+        rationale.append(
+            RationaleEntry(
+                rule=f"stated_grade.{code}",
+                text=(
+                    f"{r.name[0].upper() + r.name[1:]} {r.text()} "
+                    f"(CTCAE v5.0 {iv.label.lower()}, grade {iv.grade}). A rule is decided "
+                    "only when the whole interval lies on one side of its threshold."
+                    + (f" Note: {iv.note}." if iv.note else "")
+                ),
+                effect="info",
+                inputs=(_lab_input(r, lb),),
+                source=iv.source,
+                status=VerificationStatus.confirmed,
+                citation="NCI CTCAE v5.0 (knowledge/criteria/ctcae.yaml)",
+            )
+        )
+
     # engine findings
-    since = st.since.isoformat() if st.since else "an earlier day"
+    since = on(st.since)
     if flags["hold_continues"]:
         rationale.append(
             _entry(
                 reg,
                 "hold_continues",
-                "Held since "
-                f"{st.since.isoformat() if st.since else 'unknown'}: the recovery "
+                f"Held since {on(st.since)}: the recovery "
                 "condition of the rule that caused the hold is not met yet.",
                 "hold",
                 reg.source,
@@ -951,7 +1076,9 @@ def explain(reg: Regimen, x: DecisionInputs, res: ArrayDecisions) -> Decision:
         regimen_id=reg.id,
         regimen_version=reg.version,
         patient_id=x.patient_id,
-        date=None if x.on_date is None else x.on_date.isoformat(),
+        date=lb.iso(x.on_date),
+        time=None if x.on_date is None else lb.short(x.on_date),
+        time_basis="relative" if lb.relative else "absolute",
         day=x.course_day if reg.schedule is not None else x.days_on_drug,
         action=action,
         administrations=tuple(adms),

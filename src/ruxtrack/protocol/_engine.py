@@ -26,10 +26,12 @@ __all__ = [
     "ACTIONS",
     "COLUMN_DOC",
     "FLAGS",
+    "INTERVAL_LABS",
     "LAB_STATUS",
     "STATES",
     "ArrayDecisions",
     "evaluate_columns",
+    "interval_columns",
     "required_columns",
 ]
 
@@ -54,6 +56,9 @@ _A = {name: i for i, name in enumerate(ACTIONS)}
 STATES: tuple[str, ...] = ("naive", "on", "interrupted", "unknown")
 #: Status of a required lab on the day.
 LAB_STATUS: tuple[str, ...] = ("ok", "missing", "stale", "unconvertible", "incomplete")
+
+#: Labs that may be an interval (a clinician-stated CTCAE grade) instead of a number.
+INTERVAL_LABS: tuple[str, ...] = ("plt", "anc")
 
 #: Engine-level findings (not rules of a file) reported with each row.
 FLAGS: tuple[str, ...] = (
@@ -89,6 +94,10 @@ COLUMN_DOC: dict[str, str] = {
     "<lab>": "plt, anc (10*9/L), bili_xuln (x ULN), crcl (mL/min); NaN when not usable",
     "<lab>_status": "index into LAB_STATUS",
     "<lab>@change": "the lab on the day the current dose (or interruption) began",
+    "<lab>_lo, <lab>_hi (optional)": "closed bounds of plt/anc (a point: lo = hi = value; an "
+    "interval from a stated CTCAE grade: its bounds, open ends moved one float inward); "
+    "absent: the point column is used",
+    "<lab>@change_lo, <lab>@change_hi (optional)": "the same on the day the current dose began",
     "plt_fall_pct, anc_fall_pct": "fall from the first day of dosing, %",
     "<fact>": "1 yes, 0 no, NaN unknown (liver_gvhd, dialysis, ...)",
     "age_years, bsa_m2": "NaN unknown",
@@ -117,6 +126,14 @@ def required_columns(regimen: Regimen) -> tuple[str, ...]:
     for cls in regimen.drug_classes():
         cols += [f"drug:{cls}", f"drug_mg:{cls}", f"drug:{cls}@change", f"drug_mg:{cls}@change"]
     return tuple(cols)
+
+
+def interval_columns() -> tuple[str, ...]:
+    """Optional bound columns of the labs that may be intervals (see :data:`COLUMN_DOC`)."""
+    out: list[str] = []
+    for lab in INTERVAL_LABS:
+        out += [f"{lab}_lo", f"{lab}_hi", f"{lab}@change_lo", f"{lab}@change_hi"]
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -209,6 +226,28 @@ def _in_range(
     return ok
 
 
+def _interval_range(
+    lo: Float, hi: Float, lt: float | None, le: float | None, gt: float | None, ge: float | None
+) -> tuple[Bool, Bool]:
+    """(every value of [lo, hi] is in the range, no value is); both False where NaN."""
+    known = ~np.isnan(lo) & ~np.isnan(hi)
+    every = known.copy()
+    none = np.zeros(lo.shape, dtype=bool)
+    if lt is not None:
+        every &= hi < lt
+        none |= lo >= lt
+    if le is not None:
+        every &= hi <= le
+        none |= lo > le
+    if gt is not None:
+        every &= lo > gt
+        none |= hi <= gt
+    if ge is not None:
+        every &= lo >= ge
+        none |= hi < ge
+    return every, known & none
+
+
 def condition_arrays(
     cond: Condition, cols: dict[str, Float], regimen: Regimen, at_change: bool = False
 ) -> tuple[Bool, Bool]:
@@ -226,8 +265,17 @@ def condition_arrays(
         false |= known & ~ok
 
     for name, rng in cond.numeric_clauses():
-        x = cols[f"{name}@change" if at_change and name in LAB_CODES else name]
-        clause(_in_range(x, rng.lt, rng.le, rng.gt, rng.ge), ~np.isnan(x))
+        key = f"{name}@change" if at_change and name in LAB_CODES else name
+        lo_col, hi_col = cols.get(f"{key}_lo"), cols.get(f"{key}_hi")
+        if lo_col is None or hi_col is None:
+            x = cols[key]
+            clause(_in_range(x, rng.lt, rng.le, rng.gt, rng.ge), ~np.isnan(x))
+            continue
+        # an interval [lo, hi] (a point when lo == hi): the clause holds when every value in it
+        # satisfies the range, fails when none does, and is unknown otherwise
+        every, none = _interval_range(lo_col, hi_col, rng.lt, rng.le, rng.gt, rng.ge)
+        met &= every
+        false |= none
     for fact, expected in cond.fact_clauses():
         x = cols[fact]
         clause(~np.isnan(x) & ((x == 1.0) == expected), ~np.isnan(x))

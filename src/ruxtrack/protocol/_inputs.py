@@ -18,8 +18,15 @@ from typing import Literal
 
 import numpy as np
 
-from ruxtrack.errors import EvaluationError, RuxtrackError, UnitError
-from ruxtrack.protocol._engine import LAB_STATUS, STATES, required_columns
+from ruxtrack.errors import EvaluationError, RuxtrackError, TimelineError, UnitError
+from ruxtrack.protocol._ctcae import GradeInterval, grade_interval, term_of
+from ruxtrack.protocol._engine import (
+    INTERVAL_LABS,
+    LAB_STATUS,
+    STATES,
+    interval_columns,
+    required_columns,
+)
 from ruxtrack.protocol._schema import (
     FACT_CODES,
     LAB_CODES,
@@ -27,14 +34,17 @@ from ruxtrack.protocol._schema import (
     Regimen,
     load_interactions,
 )
-from ruxtrack.timeline import DrugExposure, Frequency, Timeline
+from ruxtrack.timeline import DrugExposure, Frequency, Timeline, format_offset
 
 __all__ = [
     "DecisionInputs",
     "DoseState",
     "DrugFact",
     "LabReading",
+    "TimeLabels",
     "adhoc_inputs",
+    "course_day_of",
+    "human",
     "inputs_from_timeline",
     "parse_current_dose",
     "parse_drug",
@@ -58,11 +68,17 @@ _LAB_NAMES = {
     "crcl": "creatinine clearance",
 }
 DRUG = "ruxolitinib"
+_DISPLAY_UNIT = {"10*9/L": "×10⁹/L", "x ULN": "× ULN"}
 
 
 @dataclass(frozen=True)
 class LabReading:
-    """One lab as used by a decision (value canonical; ``bili_xuln`` as a multiple of ULN)."""
+    """One lab as used by a decision (value canonical; ``bili_xuln`` as a multiple of ULN).
+
+    A usable lab is either a number (``value``) or an interval (``interval``, from a
+    clinician-stated CTCAE grade; ``value`` is then None): rules decide on an interval only when
+    the whole interval lies on one side of their threshold.
+    """
 
     code: str
     status: LabStatus
@@ -72,10 +88,123 @@ class LabReading:
     age_days: int | None = None
     received: str | None = None
     detail: str | None = None
+    interval: GradeInterval | None = None
+    basis: str | None = None
 
     @property
     def name(self) -> str:
         return _LAB_NAMES.get(self.code, self.code)
+
+    def bounds(self) -> tuple[float, float]:
+        """(low, high) as closed bounds for the array evaluator; NaN when not usable.
+
+        An open bound becomes the next float inward, so a comparison with any float threshold
+        is decided exactly as on the open interval.
+        """
+        if self.status != "ok":
+            return math.nan, math.nan
+        if self.interval is None:
+            v = math.nan if self.value is None else float(self.value)
+            return v, v
+        iv = self.interval
+        lo = iv.low if iv.low_inclusive or math.isinf(iv.low) else math.nextafter(iv.low, math.inf)
+        hi = (
+            iv.high
+            if iv.high_inclusive or math.isinf(iv.high)
+            else math.nextafter(iv.high, -math.inf)
+        )
+        return lo, hi
+
+    def text(self) -> str:
+        """The value as a person reads it: ``85 ×10⁹/L`` or ``25–<50 ×10⁹/L from ...``."""
+        if self.status != "ok":
+            return f"{self.name} {self.status}"
+        unit = f" {_DISPLAY_UNIT.get(self.unit, self.unit)}" if self.unit else ""
+        if self.interval is not None:
+            return f"{self.interval.text()}{unit}" + (f" {self.basis}" if self.basis else "")
+        return f"{human(self.value)}{unit}"
+
+
+def human(x: float | int | None, decimals: int = 2) -> str:
+    """A number for people: at most ``decimals`` decimals, no trailing zeros, no exponent.
+
+    >>> human(59.86757928359568), human(20.0), human(0.75), human(None)
+    ('59.87', '20', '0.75', '?')
+    """
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "?"
+    if isinstance(x, bool):
+        return str(x).lower()
+    v = round(float(x), decimals)
+    text = f"{v:,.{decimals}f}".rstrip("0").rstrip(".") if decimals else f"{v:,.0f}"
+    return "0" if text in ("-0", "") else text
+
+
+@dataclass(frozen=True)
+class TimeLabels:
+    """How a patient's days are shown: ISO dates, or days from the reference anchor.
+
+    A patient recorded only in relative days (``Timeline.time_basis == "relative"``) sits at a
+    nominal date that means nothing; every day is then shown as ``hsct#2+131d`` or
+    "day 131 after hsct#2", never as a calendar date.
+    """
+
+    relative: bool = False
+    reference: str | None = None
+    origin: date | None = None
+
+    @classmethod
+    def of(cls, tl: Timeline) -> TimeLabels:
+        if tl.time_basis != "relative":
+            return cls()
+        for e in tl.events:
+            if e.time.origin:
+                t = tl.anchors.get(e.key)
+                if t is not None:
+                    return cls(True, e.label, t.date())
+        raise TimelineError(f"patient {tl.patient.patient_id}: relative timeline without origin")
+
+    def offset(self, d: date) -> int | None:
+        """Days from the reference anchor (relative timelines), else None."""
+        return None if not self.relative or self.origin is None else (d - self.origin).days
+
+    def iso(self, d: date | None) -> str | None:
+        """The calendar date, or None on a relative timeline (its dates are nominal)."""
+        return None if d is None or self.relative else d.isoformat()
+
+    def short(self, d: date) -> str:
+        """``2020-05-03`` or ``hsct#2+131d``."""
+        n = self.offset(d)
+        if n is None:
+            return d.isoformat()
+        return f"{self.reference}{format_offset(timedelta(days=n))}"
+
+    def day(self, d: date) -> str:
+        """``2020-05-03`` or ``day 131 after hsct#2``."""
+        n = self.offset(d)
+        if n is None:
+            return d.isoformat()
+        return f"day {n} after {self.reference}" if n >= 0 else f"{-n} days before {self.reference}"
+
+    def days(self, first: date, last: date) -> str:
+        """A span: ``2020-05-03 to 2020-05-09`` or ``days 74–130 after hsct#2``."""
+        if first == last:
+            return self.day(first)
+        a, b = self.offset(first), self.offset(last)
+        if a is None or b is None:
+            return f"{first.isoformat()} to {last.isoformat()}"
+        if a >= 0:
+            return f"days {a}–{b} after {self.reference}"
+        return f"{self.short(first)} to {self.short(last)}"
+
+    def instant(self, t: datetime | None) -> str | None:
+        """ISO date-time, or ``hsct#2+131d`` (with hours when not at midnight)."""
+        if t is None:
+            return None
+        if not self.relative or self.origin is None:
+            return t.isoformat(timespec="minutes")
+        delta = t - datetime.combine(self.origin, time(0))
+        return f"{self.reference}{format_offset(delta)}"
 
 
 @dataclass(frozen=True)
@@ -101,6 +230,8 @@ class DoseState:
     reason: str | None = None
     labs_at_change: Mapping[str, float | None] = field(default_factory=dict)
     drugs_at_change: tuple[DrugFact, ...] = ()
+    #: (low, high) closed bounds of the labs at the change (intervals included; see LabReading)
+    bounds_at_change: Mapping[str, tuple[float, float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -123,6 +254,7 @@ class DecisionInputs:
     patient_id: str | None = None
     adhoc: bool = False
     notes: tuple[str, ...] = ()
+    labels: TimeLabels = field(default_factory=TimeLabels)
 
 
 # -- columns --------------------------------------------------------------------------------------
@@ -136,7 +268,9 @@ def _f(x: float | int | bool | None) -> float:
 
 def to_columns(regimen: Regimen, rows: Sequence[DecisionInputs]) -> dict[str, np.ndarray]:
     """The column table the array evaluator reads, one row per input (see ``COLUMN_DOC``)."""
-    data: dict[str, list[float]] = {k: [] for k in required_columns(regimen)}
+    data: dict[str, list[float]] = {
+        k: [] for k in (*required_columns(regimen), *interval_columns())
+    }
     classes = regimen.drug_classes()
     for x in rows:
         s = x.state
@@ -153,6 +287,14 @@ def to_columns(regimen: Regimen, rows: Sequence[DecisionInputs]) -> dict[str, np
             data[lab].append(_f(r.value) if ok and r is not None else math.nan)
             data[f"{lab}_status"].append(float(LAB_STATUS.index(r.status)) if r else 1.0)
             data[f"{lab}@change"].append(_f(s.labs_at_change.get(lab)))
+            if lab in INTERVAL_LABS:
+                lo, hi = r.bounds() if r is not None else (math.nan, math.nan)
+                data[f"{lab}_lo"].append(lo)
+                data[f"{lab}_hi"].append(hi)
+                at = s.labs_at_change.get(lab)
+                clo, chi = s.bounds_at_change.get(lab, (_f(at), _f(at)))
+                data[f"{lab}@change_lo"].append(clo)
+                data[f"{lab}@change_hi"].append(chi)
         for lab in ("plt", "anc"):
             base = x.baseline.get(lab)
             r = x.labs.get(lab)
@@ -538,10 +680,11 @@ def dose_state(
     reason = cur.reason if state == "on" else None
     taper = bool(reason and reason.strip().lower().startswith("taper"))
     window = _max_window(regimen)
-    labs = {
-        code: _lab_from_timeline(tl, code, since, window, bilirubin_uln_umol_l).value
-        for code in LAB_CODES
+    labels = TimeLabels.of(tl)
+    readings = {
+        code: _reading(tl, code, since, window, bilirubin_uln_umol_l, labels) for code in LAB_CODES
     }
+    labs = {code: r.value for code, r in readings.items()}
     return DoseState(
         state=state,
         current_daily_mg=daily,
@@ -553,6 +696,7 @@ def dose_state(
         reason=cur.reason,
         labs_at_change=labs,
         drugs_at_change=_drugs_on(tl, since),
+        bounds_at_change={code: readings[code].bounds() for code in INTERVAL_LABS},
     )
 
 
@@ -560,10 +704,82 @@ def _max_window(regimen: Regimen) -> int:
     return max((r.max_age_days for r in regimen.required_labs), default=0)
 
 
+def _reading(
+    tl: Timeline,
+    code: str,
+    day: date,
+    window: int,
+    bilirubin_uln: float | None,
+    labels: TimeLabels,
+) -> LabReading:
+    """The lab a decision on ``day`` uses: the latest number, or a later clinician-stated grade."""
+    num = _lab_from_timeline(tl, code, day, window, bilirubin_uln, labels)
+    stated = _stated_grade(tl, code, day, window, labels) if code in INTERVAL_LABS else None
+    if stated is None:
+        return num
+    if num.time is not None and num.time >= (stated.time or num.time):
+        return num  # a measured number at the same time or later wins
+    return stated
+
+
+def _stated_grade(
+    tl: Timeline, code: str, day: date, window: int, labels: TimeLabels
+) -> LabReading | None:
+    """The latest clinician-stated CTCAE grade of the term that grades ``code``, as an interval."""
+    best: tuple[datetime, str, int, str] | None = None
+    for t, a in tl.assessments_of("ctcae_grade"):
+        if t > _end_of(day):
+            break
+        term = term_of(a.code, code)
+        g = a.as_float()
+        if term is None or g is None or g != int(g):
+            continue
+        best = (t, term, int(g), a.value)
+    if best is None:
+        return None
+    t, term, grade, raw = best
+    age = (day - t.date()).days
+    received = f"CTCAE grade {raw} ({term})"
+    iv = grade_interval(term, grade)
+    if iv is None:
+        return LabReading(
+            code,
+            "unconvertible",
+            None,
+            "",
+            t,
+            age,
+            received,
+            f"CTCAE grade {grade} of {term} is not a range of {_LAB_NAMES[code]} values",
+        )
+    basis = f"from a clinician-stated CTCAE grade {grade} on {labels.day(t.date())}"
+    if age > window:
+        return LabReading(
+            code,
+            "stale",
+            None,
+            iv.unit,
+            t,
+            age,
+            received,
+            f"{_LAB_NAMES[code]} {basis} is {age} days old (freshness window {window} days)",
+            interval=iv,
+            basis=basis,
+        )
+    return LabReading(code, "ok", None, iv.unit, t, age, received, interval=iv, basis=basis)
+
+
 def _lab_from_timeline(
-    tl: Timeline, code: str, day: date, window: int, bilirubin_uln: float | None
+    tl: Timeline,
+    code: str,
+    day: date,
+    window: int,
+    bilirubin_uln: float | None,
+    labels: TimeLabels | None = None,
 ) -> LabReading:
     from ruxtrack.units import convert
+
+    labels = labels or TimeLabels()
 
     src, canonical = _LAB_SOURCE[code]
     hit = tl.latest(src, _end_of(day))
@@ -584,7 +800,7 @@ def _lab_from_timeline(
             t,
             age,
             received,
-            f"{_LAB_NAMES[code]} from {t.date().isoformat()} is {age} days old "
+            f"{_LAB_NAMES[code]} from {labels.day(t.date())} is {age} days old "
             f"(freshness window {window} days)",
         )
     if obs.comparator is not None:
@@ -629,7 +845,9 @@ def _lab_from_timeline(
     return LabReading(code, "ok", value, canonical, t, age, received)
 
 
-def _crcl_from_creatinine(tl: Timeline, day: date, window: int) -> LabReading:
+def _crcl_from_creatinine(
+    tl: Timeline, day: date, window: int, weight_window: int, labels: TimeLabels
+) -> LabReading:
     """Cockcroft-Gault CrCl from the latest creatinine, age, weight and sex on the timeline."""
     from ruxtrack.protocol._formulas import crcl_cockcroft_gault
     from ruxtrack.units import convert
@@ -651,13 +869,23 @@ def _crcl_from_creatinine(tl: Timeline, day: date, window: int) -> LabReading:
             t,
             age_days,
             received,
-            f"creatinine from {t.date().isoformat()} is {age_days} days old "
+            f"creatinine from {labels.day(t.date())} is {age_days} days old "
             f"(freshness window {window} days)",
         )
     age = tl.age_at(_end_of(day))
-    weight = tl.latest("weight", _end_of(day))
+    weight = tl.latest("weight", _end_of(day), timedelta(days=weight_window + 1))
     sex = tl.patient.sex.value
     if age is None or weight is None or sex not in ("female", "male") or obs.comparator:
+        what = [
+            name
+            for name, gap in (
+                ("age", age is None),
+                (f"a weight from the last {weight_window} days", weight is None),
+                ("sex (female/male)", sex not in ("female", "male")),
+                ("an uncensored creatinine", obs.comparator is not None),
+            )
+            if gap
+        ]
         return LabReading(
             "crcl",
             "incomplete",
@@ -666,7 +894,7 @@ def _crcl_from_creatinine(tl: Timeline, day: date, window: int) -> LabReading:
             t,
             age_days,
             received,
-            "Cockcroft-Gault needs age, weight and sex (female/male) with the creatinine",
+            "Cockcroft-Gault needs " + ", ".join(what) + " with the creatinine",
         )
     try:
         creat_mg_dl = convert("creat", obs.value, obs.unit, "mg/dL")
@@ -691,7 +919,8 @@ def _crcl_from_creatinine(tl: Timeline, day: date, window: int) -> LabReading:
         "mL/min",
         t,
         age_days,
-        f"Cockcroft-Gault from {received}, age {age:.0f} y, weight {weight[1].value:g} kg, {sex}",
+        f"Cockcroft-Gault from {received}, age {age:.0f} y, weight {weight[1].value:g} kg "
+        f"({labels.day(weight[0].date())}), {sex}",
     )
 
 
@@ -760,16 +989,24 @@ def inputs_from_timeline(
     """
     day = on.date() if isinstance(on, datetime) else on
     at = _end_of(day)
+    labels = TimeLabels.of(timeline)
     windows = {r.column: r.max_age_days for r in regimen.required_labs}
     default_window = _max_window(regimen)
+    weight_window = (
+        regimen.body_measures.weight_max_age_days
+        if regimen.body_measures is not None
+        else default_window or 1
+    )
     labs = {
-        code: _lab_from_timeline(
-            timeline, code, day, windows.get(code, default_window), bilirubin_uln_umol_l
+        code: _reading(
+            timeline, code, day, windows.get(code, default_window), bilirubin_uln_umol_l, labels
         )
         for code in LAB_CODES
     }
     if labs["crcl"].status == "missing":
-        labs["crcl"] = _crcl_from_creatinine(timeline, day, windows.get("crcl", default_window))
+        labs["crcl"] = _crcl_from_creatinine(
+            timeline, day, windows.get("crcl", default_window), weight_window, labels
+        )
     state = dose_state(timeline, regimen, day, bilirubin_uln_umol_l)
     rows = _rux_rows(timeline)
     first = rows[0].start if rows else None
@@ -785,27 +1022,31 @@ def inputs_from_timeline(
         if anchor_day is None and event == "rux_start":
             anchor_day = first if first is not None else (day if state.state == "naive" else None)
         if anchor_day is not None:
-            course_day = (day - anchor_day).days + (1 if regimen.schedule.day_one_is_anchor else 0)
+            course_day = course_day_of(day, anchor_day, regimen.schedule.day_one_is_anchor)
     baseline: dict[str, float | None] = {}
     if first is not None:
         for code in ("plt", "anc"):
             baseline[code] = _lab_from_timeline(timeline, code, first, default_window, None).value
-    weight = timeline.latest("weight", at, timedelta(days=default_window or 1))
+    weight = timeline.latest("weight", at, timedelta(days=weight_window + 1))
     height = timeline.latest("height", at)
     weight_kg = weight[1].value if weight else None
     height_cm = height[1].value if height else None
-    covid = (
-        True
-        if any(n == "covid_positive" and t <= at for (n, _), t in timeline.anchors.items())
-        else _fact(timeline, ["covid_pcr"], at)
-    )
+    # Facts are read at the end of the day, except before the first dose: eligibility is judged
+    # when the course starts (the recorded rux_start instant of that day), not hours later.
+    fact_at = at
+    start_ev = timeline.anchor("rux_start")
+    if state.state == "naive" and start_ev is not None and start_ev.date() == day:
+        fact_at = start_ev
+    covid_pcr = _fact(timeline, ["covid_pcr"], fact_at)
+    positive = any(n == "covid_positive" and t <= fact_at for (n, _), t in timeline.anchors.items())
+    covid = covid_pcr if covid_pcr is not None else (True if positive else None)
     facts = {
         "liver_gvhd": _fact(timeline, ["liver_gvhd", "gvhd_stage_liver"], at),
         "dialysis": _fact(timeline, ["dialysis"], at),
-        "invasive_ventilation": _ventilated(timeline, at),
+        "invasive_ventilation": _ventilated(timeline, fact_at),
         "covid_pcr_confirmed": covid,
-        "who_viral_pneumonia": _fact(timeline, ["who_viral_pneumonia"], at),
-        "other_interventional_trial": _fact(timeline, ["interventional_trial"], at),
+        "who_viral_pneumonia": _fact(timeline, ["who_viral_pneumonia"], fact_at),
+        "other_interventional_trial": _fact(timeline, ["interventional_trial"], fact_at),
     }
     return DecisionInputs(
         regimen_id=regimen.id,
@@ -822,4 +1063,21 @@ def inputs_from_timeline(
         baseline=baseline,
         drugs=_drugs_on(timeline, day),
         patient_id=timeline.patient.patient_id,
+        labels=labels,
     )
+
+
+def course_day_of(day: date, anchor_day: date, day_one_is_anchor: bool) -> int:
+    """Schedule day of ``day``: with ``day_one_is_anchor`` the anchor is day 1 and there is no
+    day 0 (the day before is day -1), as protocols count; otherwise the anchor is day 0.
+
+    >>> from datetime import date
+    >>> course_day_of(date(2020, 6, 30), date(2020, 6, 30), True)
+    1
+    >>> course_day_of(date(2020, 6, 29), date(2020, 6, 30), True)
+    -1
+    """
+    delta = (day - anchor_day).days
+    if not day_one_is_anchor:
+        return delta
+    return delta + 1 if delta >= 0 else delta

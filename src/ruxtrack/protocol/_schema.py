@@ -335,6 +335,15 @@ class RequiredLab(BaseModel):
         return "bili_xuln" if self.code == "bilirubin" else self.code
 
 
+class BodyMeasures(BaseModel):
+    """How old a body weight may be for a decision (Cockcroft-Gault CrCl, BSA dosing)."""
+
+    model_config = _FROZEN
+
+    weight_max_age_days: Annotated[int, Field(ge=0)]
+    source: SourceRef
+
+
 class Recovery(BaseModel):
     """When a hold ends and at which level the drug resumes."""
 
@@ -517,6 +526,7 @@ class Regimen(BaseModel):
     dose_levels: tuple[DoseLevel, ...] = ()
     start: tuple[StartBand, ...] = ()
     required_labs: tuple[RequiredLab, ...] = ()
+    body_measures: BodyMeasures | None = None
     eligibility: tuple[EligibilityCriterion, ...] = ()
     rules: tuple[Rule, ...] = ()
     monitoring: tuple[MonitoringItem, ...] = ()
@@ -536,6 +546,7 @@ class Regimen(BaseModel):
             refs.append(self.population.source)
         refs += [lv.source for lv in self.dose_levels] + [b.source for b in self.start]
         refs += [r.source for r in self.required_labs] + [e.source for e in self.eligibility]
+        refs += [self.body_measures.source] if self.body_measures else []
         refs += [r.source for r in self.rules] + [m.source for m in self.monitoring]
         refs += [r.recovery.source for r in self.rules if r.recovery and r.recovery.source]
         if self.schedule:

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from scipy import special
 
 from ruxtrack.errors import RuxtrackError
 from ruxtrack.synth._marginals import SplitLogNormal, mixture_uniform, to_uniform
@@ -24,6 +25,7 @@ from ruxtrack.synth._targets import (
     GroupName,
     Marker,
     TimePoint,
+    TruncNormal,
 )
 from ruxtrack.synth._units import canonical_unit
 
@@ -597,12 +599,20 @@ def _round(values: F64, decimals: int) -> F64:
 
 # -- block ---------------------------------------------------------------------------------------
 def simulate_block(
-    targets: CalibrationTargets, rng: np.random.Generator, n: int, first_index: int, exact: bool
+    targets: CalibrationTargets,
+    rng: np.random.Generator,
+    n: int,
+    first_index: int,
+    exact: bool,
+    supplement_rng: np.random.Generator | None = None,
 ) -> Block:
     """Simulate ``n`` patients (global indices from ``first_index``) with one random stream.
 
     ``exact`` allocates the paper's counts instead of sampling proportions (only for a cohort of
-    the paper's size).
+    the paper's size). ``supplement_rng`` draws the variables added after the first release
+    (``supplement`` in the targets: body weight and height, creatinine on the monitoring days,
+    eligibility facts); it never touches ``rng``, so the rows drawn from ``rng`` are the same
+    with or without it.
     """
     t = targets
     pt = _patients(rng, t, n, exact)
@@ -724,6 +734,7 @@ def simulate_block(
     for j in range(mon.size):
         for code in ("plt", "anc"):
             lab(np.ones(n, bool), mon_when[:, j], code, mon_vals[code][:, j], canonical_unit(code))
+    creat_drawn: dict[TimePoint, Bool] = {}
     for tp in TIME_POINTS:
         when = tm.tp[tp]
         if tp == "admission":
@@ -733,6 +744,7 @@ def simulate_block(
             vals = counts_at((when - tm.start) / DAY)
             panel = ("wbc", "lymph", "hb", "creat")
         present = rng.random(n) >= t.inflammation_model.missing[tp]
+        creat_drawn[tp] = present
         for code in panel:
             lab(present, when, code, _round(vals[code], decimals[code]), canonical_unit(code))
 
@@ -741,6 +753,13 @@ def simulate_block(
     _support_rows(course, tm, rows["support"], pidx)
     _prior_drugs(rng, t, pt, tm, rows["drugs"], pidx)
     _assessments(t, pt, tm, course, reg, mon, mon_when, mon_vals, rows["assessments"], pidx)
+
+    if supplement_rng is not None:
+        creat_course = np.stack(
+            [counts_at((mon_when[:, j] - tm.start) / DAY)["creat"] for j in range(mon.size)],
+            axis=1,
+        )
+        _supplement(t, supplement_rng, pt, tm, mon_when, creat_course, creat_drawn, rows, pidx)
 
     patients = _patient_columns(t, pt)
     tables: dict[str, tuple[I64, Columns]] = {"patients": (pidx, patients)}
@@ -866,3 +885,67 @@ def _assessments(
             grade = np.where(worst < band.below, band.grade, grade)
         when = mon_when[np.arange(n), j]
         add(grade >= 2, when, "ctcae_grade", grade.astype(str).astype(object), term_id)
+
+
+# -- supplement (second random stream) -----------------------------------------------------------
+def _truncnorm(u: F64, spec: TruncNormal) -> F64:
+    """Inverse CDF of a normal truncated to [low, high] at uniforms ``u``."""
+    a = special.ndtr((spec.low - spec.mean) / spec.sd)
+    b = special.ndtr((spec.high - spec.mean) / spec.sd)
+    z = special.ndtri(a + np.clip(u, 1e-12, 1 - 1e-12) * (b - a))
+    out: F64 = np.clip(spec.mean + spec.sd * z, spec.low, spec.high)
+    return out
+
+
+def _supplement(
+    t: CalibrationTargets, rng: np.random.Generator, pt: _Patients, tm: _Times, mon_when: I64,
+    creat_course: F64, creat_drawn: dict[TimePoint, Bool], rows: dict[str, _Rows], pidx: I64,
+) -> None:  # fmt: skip
+    """Rows drawn from the supplement stream: weight and height at admission, creatinine on the
+    monitoring days without a Table 2 creatinine, and the regimen's eligibility facts."""
+    sup = t.supplement
+    n = pidx.size
+    yes = np.ones(n, dtype=bool)
+    obs = rows["observations"]
+    body = sup.body
+    # Body measurements at the admission laboratory time.
+    height = np.where(
+        pt.male,
+        _truncnorm(rng.random(n), body.height_cm["male"]),
+        _truncnorm(rng.random(n), body.height_cm["female"]),
+    )
+    height = _round(height, body.height_decimals)
+    obese = pt.conditions[:, [c.name for c in t.comorbidities].index("obesity")]
+    bmi = np.where(
+        obese,
+        _truncnorm(rng.random(n), body.bmi_kg_m2["obese"]),
+        _truncnorm(rng.random(n), body.bmi_kg_m2["not_obese"]),
+    )
+    weight = _round(bmi * (height / 100.0) ** 2, body.weight_decimals)
+    when = tm.tp["admission"]
+    obs.add(yes, pidx, when, time=when, code="weight", value=weight,
+            unit=canonical_unit("weight"))  # fmt: skip
+    obs.add(yes, pidx, when, time=when, code="height", value=height,
+            unit=canonical_unit("height"))  # fmt: skip
+    # Creatinine with the counts on every monitoring day that has none from the Table 2 panel.
+    cm = sup.creatinine_monitoring
+    sigma = np.sqrt(np.log1p(cm.cv**2))
+    noise = np.exp(sigma * rng.standard_normal(mon_when.shape) - sigma**2 / 2)
+    for j in range(mon_when.shape[1]):
+        w = mon_when[:, j]
+        has = np.zeros(n, dtype=bool)
+        for tp, drawn in creat_drawn.items():
+            has |= (tm.tp[tp] == w) & drawn
+        value = _round(creat_course[:, j] * noise[:, j], cm.decimals)
+        obs.add(~has, pidx, w, time=w, code="creat", value=value, unit=canonical_unit("creat"))
+    # Eligibility facts of the regimen, stated once.
+    asm = rows["assessments"]
+    at = {"covid_positive": tm.positive, "admission": tm.admission}
+    el = sup.eligibility
+    for kind, fact in (
+        ("covid_pcr", el.covid_pcr),
+        ("who_viral_pneumonia", el.who_viral_pneumonia),
+        ("interventional_trial", el.interventional_trial),
+    ):
+        w = at[fact.at]
+        asm.add(yes, pidx, w, time=w, kind=kind, value=fact.value, code="")

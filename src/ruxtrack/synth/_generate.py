@@ -29,8 +29,10 @@ __all__ = [
     "generate",
 ]
 
-#: Patients per random stream. Block b draws from SeedSequence(seed, spawn_key=(b,)), so the
-#: output depends on the seed and the patient count only, never on the chunk size.
+#: Patients per random stream. Block b draws from SeedSequence(seed, spawn_key=(b,)) (and the
+#: variables added later from SeedSequence(seed, spawn_key=(b, stream)), see the targets'
+#: ``supplement``), so the output depends on the seed and the patient count only, never on the
+#: chunk size.
 BLOCK_PATIENTS = 4096
 #: Patients generated and written together (rounded up to whole blocks); bounds the memory.
 DEFAULT_CHUNK_SIZE = 16_384
@@ -94,6 +96,7 @@ def generate(
     id_prefix: str = "SYN-",
     progress: ProgressCallback | None = None,
     targets: CalibrationTargets | None = None,
+    supplement: bool = True,
 ) -> SynthResult:
     """Generate seed-004-like synthetic patients into a canonical folder.
 
@@ -127,6 +130,11 @@ def generate(
         Called with (patients done, patients total) after each block.
     targets
         Calibration targets to use instead of the packaged ones.
+    supplement
+        Add the variables drawn from the second random stream (body weight and height,
+        creatinine on the monitoring days, eligibility facts; the targets' ``supplement``).
+        ``False`` reproduces the rows of the first stream only, as generators before the
+        supplement wrote them: every one of those rows is the same either way.
 
     Returns
     -------
@@ -172,7 +180,16 @@ def generate(
                 first = b * BLOCK_PATIENTS
                 n = min(BLOCK_PATIENTS, n_patients - first)
                 rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(b,)))
-                block = simulate_block(t, rng, n, first, exact)
+                # Variables added later come from an independent child stream, so the rows
+                # drawn from the block's first stream never change.
+                extra = (
+                    np.random.default_rng(
+                        np.random.SeedSequence(seed, spawn_key=(b, t.supplement.stream))
+                    )
+                    if supplement
+                    else None
+                )
+                block = simulate_block(t, rng, n, first, exact, supplement_rng=extra)
                 ids = _ids(id_prefix, first, n, width)
                 for name in FILES:
                     parts[name].append(block_table(name, block, ids))
@@ -192,6 +209,7 @@ def generate(
             "structure": structure,
             "format": format,
             "block_patients": BLOCK_PATIENTS,
+            "supplement_stream": t.supplement.stream if supplement else None,
             "id_prefix": id_prefix,
             "rows": writer.rows,
             "synthetic": True,

@@ -472,6 +472,56 @@ class Ctcae(_F):
     stated_when: str
 
 
+class TruncNormal(_F):
+    """A normal distribution truncated to [low, high]."""
+
+    mean: float
+    sd: float = Field(gt=0)
+    low: float
+    high: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TruncNormal:
+        if not self.low < self.mean < self.high:
+            raise ValueError("needs low < mean < high")
+        return self
+
+
+class BodyMarginals(_F):
+    height_cm: dict[Literal["male", "female"], TruncNormal]
+    bmi_kg_m2: dict[Literal["obese", "not_obese"], TruncNormal]
+    weight_decimals: int = Field(ge=0, le=3)
+    height_decimals: int = Field(ge=0, le=3)
+    source: SourceRef
+
+
+class CreatinineMonitoring(_F):
+    cv: float = Field(gt=0, lt=1)
+    decimals: int = Field(ge=0, le=3)
+    source: SourceRef
+
+
+class EligibilityFact(_F):
+    value: Literal["true", "false"]
+    at: Literal["covid_positive", "admission"]
+
+
+class EligibilityFacts(_F):
+    covid_pcr: EligibilityFact
+    who_viral_pneumonia: EligibilityFact
+    interventional_trial: EligibilityFact
+    source: SourceRef
+
+
+class Supplement(_F):
+    """Variables drawn from a second random stream per block (added rows only)."""
+
+    stream: int = Field(ge=1)
+    body: BodyMarginals
+    creatinine_monitoring: CreatinineMonitoring
+    eligibility: EligibilityFacts
+
+
 class CalibrationTargets(_F):
     """Everything the generator is calibrated to, each fact with its source."""
 
@@ -503,6 +553,7 @@ class CalibrationTargets(_F):
     toxicity: Toxicity
     regimen: Regimen
     ctcae: Ctcae
+    supplement: Supplement
 
     @model_validator(mode="after")
     def _cross_checks(self) -> CalibrationTargets:
