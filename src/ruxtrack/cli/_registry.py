@@ -233,8 +233,23 @@ def timeline_command(
         console.print(table)
 
 
-def demo_command(db: DbOption = None) -> None:
-    """Load the demo datasets shipped with ruxtrack into the store and say where it is."""
+def demo_command(
+    db: DbOption = None,
+    out: Annotated[
+        Path,
+        typer.Option("--out", help="Folder for the cohort report written by the main job."),
+    ] = Path("ruxtrack-demo"),
+    load_only: Annotated[
+        bool,
+        typer.Option("--load-only", help="Only load the demo datasets into the store."),
+    ] = False,
+) -> None:
+    """Load the demo data, show a dose decision and criteria, and write the cohort report.
+
+    The main job: loads the shipped demo datasets into the store (idempotent), shows a synthetic
+    patient's dose decision with its rationale, evaluates HLH-2004 and CTCAE on the published
+    Tomomasa 2021 case, and writes the Sarmiento 2021 cohort report into ``--out``.
+    """
     with _store(db) as store, cli_errors():
         try:
             demo = importlib.import_module("ruxtrack.demo")
@@ -249,12 +264,17 @@ def demo_command(db: DbOption = None) -> None:
         for name, folder in datasets.items():
             _import_into(store, Path(folder), f"Demo dataset {name}")
         console.print(f"store: {store.url}", markup=False)
-        console.print(
-            "Next: ruxtrack patients"
-            + ("" if db is None else f" --db {store.url}")
-            + ", then ruxtrack timeline PATIENT_ID",
-            markup=False,
-        )
+        if load_only:
+            console.print(
+                "Next: ruxtrack patients"
+                + ("" if db is None else f" --db {store.url}")
+                + ", then ruxtrack timeline PATIENT_ID",
+                markup=False,
+            )
+            return
+        from ruxtrack.cli._demo import run_main_job
+
+        run_main_job(store, out, console)
 
 
 def register(app: typer.Typer) -> None:
