@@ -83,13 +83,7 @@ def render_forest(result: MetaAnalysis, path: str | Path, *, title: str | None =
         a.axis("off")
     for a in (ax_l, ax, ax_r):
         a.set_ylim(n + 0.2, -1.2)
-    lows = [s.ci_low for s in result.studies] + [result.pooled.ci_low]
-    highs = [s.ci_high for s in result.studies] + [result.pooled.ci_high]
-    if result.pooled.pi_low is not None and result.pooled.pi_high is not None:
-        lows.append(result.pooled.pi_low)
-        highs.append(result.pooled.pi_high)
-    lo = max(0.0, min(lows) - 0.05)
-    hi = min(1.0, max(highs) + 0.05)
+    lo, hi = forest_axis_limits(result)
     ax.set_xlim(lo, hi)
     weights = [s.weight for s in result.studies if s.weight is not None]
     wmax = max(weights) if weights else 1.0
@@ -334,3 +328,20 @@ def render_prisma(flow: PrismaFlow, path: str | Path) -> Path:
     fig.savefig(target, dpi=150, bbox_inches="tight")
     plt.close(fig)
     return target
+
+
+def forest_axis_limits(result: MetaAnalysis) -> tuple[float, float]:
+    """Proportion-axis limits spanning every interval a forest plot draws.
+
+    Studies, subgroup subtotals and the overall estimate, with their prediction intervals, so
+    no diamond or bar is cut at the axis edge; padded by 0.05 within [0, 1].
+    """
+    lows = [s.ci_low for s in result.studies]
+    highs = [s.ci_high for s in result.studies]
+    for pooled in [result.pooled, *(result.subgroups or {}).values()]:
+        lows.append(pooled.ci_low)
+        highs.append(pooled.ci_high)
+        if pooled.pi_low is not None and pooled.pi_high is not None:
+            lows.append(pooled.pi_low)
+            highs.append(pooled.pi_high)
+    return max(0.0, min(lows) - 0.05), min(1.0, max(highs) + 0.05)
