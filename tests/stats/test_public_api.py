@@ -13,6 +13,7 @@ from ruxtrack.stats import StatisticalWarning, fisher_exact, friedman_test, summ
 EXPECTED = {
     "ApproximationWarning",
     "CategoricalSummary",
+    "ChiSquaredResult",
     "CumulativeIncidenceCurve",
     "CumulativeIncidenceResult",
     "DunnComparison",
@@ -32,6 +33,7 @@ EXPECTED = {
     "SmallSampleWarning",
     "StatisticalWarning",
     "adjust_pvalues",
+    "chisq_test",
     "cumulative_incidence",
     "firth_logistic",
     "fisher_exact",

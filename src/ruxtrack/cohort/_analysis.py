@@ -3,7 +3,9 @@
 Every number comes from :mod:`ruxtrack.stats` (through :mod:`ruxtrack.cohort._stats`); this module
 only chooses which statistic a row needs, builds the cells with the n each rests on, and formats the
 text shown. Tests: continuous by group → Kruskal–Wallis with Dunn (two groups: Wilcoxon rank-sum,
-exact where R is); categorical by group → Fisher's exact test (2×2, or exact r×c); markers over
+exact where R is); categorical by group → Fisher's exact test (2×2, or exact r×c) when the table
+holds at most the study's ``exact_test_max_n`` patients, Pearson's chi-squared test (named so in
+the method) above; markers over
 time → Friedman on complete cases with pairwise Wilcoxon signed-rank tests, Holm-adjusted.
 """
 
@@ -194,7 +196,8 @@ def _not_tested(n: int, why: str) -> TestResult:
 def _categorical_test(
     frame: pd.DataFrame, var: str, study: Study, bool_var: bool
 ) -> TestResult | None:
-    """Fisher's exact test of group × level (2×2 or r×c, exact) on patients with a value."""
+    """Test of group × level on patients with a value: Fisher's exact test (2×2 or r×c) up to
+    the study's ``exact_test_max_n`` patients, Pearson's chi-squared test above."""
     order = [lv.value for lv in study.groups.levels] if study.groups is not None else []
     data = frame.loc[frame[var].notna() & frame["group"].isin(order), [var, "group"]]
     values = data[var].astype(bool).astype(str) if bool_var else data[var].astype(str)
@@ -204,7 +207,7 @@ def _categorical_test(
         return None
     if table.shape[1] < 2:
         return _not_tested(int(table.to_numpy().sum()), "a single level in every group")
-    return st.fisher(table)
+    return st.contingency_test(table, study.exact_test_max_n)
 
 
 def _continuous_test(frame: pd.DataFrame, var: str, study: Study) -> TestResult | None:

@@ -22,6 +22,8 @@ from ruxtrack.cohort._results import TestResult
 
 __all__ = [
     "ProportionCI",
+    "chisq",
+    "contingency_test",
     "cumulative_incidence",
     "firth",
     "fisher",
@@ -107,6 +109,33 @@ def fisher(table: pd.DataFrame) -> TestResult:
     detail["rows"] = [str(r) for r in table.index]
     detail["columns"] = [str(c) for c in table.columns]
     return out.model_copy(update={"detail": detail})
+
+
+def chisq(table: pd.DataFrame) -> TestResult:
+    """Pearson's chi-squared test of a groups × levels count table (no continuity correction);
+    expected counts below 5 are recorded as a warning on the test."""
+    res, notes = recorded(lambda: stats.chisq_test(table.to_numpy()))
+    out = _test(res, notes, n=res.n)
+    detail = dict(out.detail)
+    detail["rows"] = [str(r) for r in table.index]
+    detail["columns"] = [str(c) for c in table.columns]
+    return out.model_copy(update={"detail": detail})
+
+
+def contingency_test(table: pd.DataFrame, exact_max_n: int) -> TestResult:
+    """Fisher's exact test when the table holds at most ``exact_max_n`` patients, Pearson's
+    chi-squared test above; the method name says which, and the rule that chose it."""
+    n = int(table.to_numpy().sum())
+    if n <= exact_max_n:
+        out = fisher(table)
+        rule = f"n = {n} ≤ {exact_max_n}: exact test"
+        method = out.method
+    else:
+        out = chisq(table)
+        rule = f"n = {n} > {exact_max_n}: asymptotic test"
+        method = f"{out.method} (n > {exact_max_n}; Fisher's exact test at n ≤ {exact_max_n})"
+    detail = {**out.detail, "selection_rule": rule, "exact_test_max_n": exact_max_n}
+    return out.model_copy(update={"method": method, "detail": detail})
 
 
 def friedman(wide: pd.DataFrame) -> TestResult:

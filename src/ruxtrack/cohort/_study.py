@@ -403,6 +403,12 @@ class AnalysisSpec(_M):
         return self
 
 
+#: Patients drawn one by one when a figure does not say (``draw_limit``): a swimmer plot of more
+#: than about 60 lanes is unreadable on a page, a spaghetti plot of more than a few hundred lines
+#: is a smear (project judgement, docs/cohort.md).
+DEFAULT_DRAW_LIMIT: dict[str, int] = {"swimmer": 60, "trajectories": 200}
+
+
 class FigureSpec(_M):
     """A figure: ``course`` (per patient, seed 000 Figure 2 style), ``trajectories``, ``swimmer``,
     ``cumulative_incidence`` (of an analysis) or ``criteria_timeline``."""
@@ -421,6 +427,18 @@ class FigureSpec(_M):
     analysis: str | None = None
     criteria: tuple[str, ...] = ()
     max_patients: int = Field(default=30, ge=1)
+    draw_limit: int | None = Field(
+        default=None,
+        ge=1,
+        description=(
+            "swimmer / trajectories: most patients drawn individually; larger cohorts show a "
+            "seeded random sample (the study's sample_seed). None: DEFAULT_DRAW_LIMIT of the kind"
+        ),
+    )
+
+    def patients_drawn(self) -> int | None:
+        """The most patients this figure draws one by one (None: no limit for its kind)."""
+        return self.draw_limit if self.draw_limit is not None else DEFAULT_DRAW_LIMIT.get(self.kind)
 
 
 class WideMapping(_M):
@@ -461,6 +479,20 @@ class Study(_M):
     proportion_ci: Literal["wilson", "clopper-pearson"] = Field(
         default="wilson",
         description="95 % interval of every n (%) cell: Wilson score or Clopper-Pearson exact",
+    )
+    exact_test_max_n: int = Field(
+        default=200,
+        ge=0,
+        description=(
+            "largest number of patients in a groups x levels table tested with Fisher's exact "
+            "test (2x2 or r x c); larger tables get Pearson's chi-squared test"
+        ),
+    )
+    exact_test_source: SourceRef | None = None
+    sample_seed: int = Field(
+        default=1,
+        ge=0,
+        description="seed of the random sample of patients drawn in swimmer / trajectory figures",
     )
 
     @model_validator(mode="after")
@@ -514,7 +546,11 @@ class Study(_M):
 
     def _source_refs(self) -> list[SourceRef]:
         refs: list[SourceRef] = [self.source]
-        refs += [r for r in (self.alpha_source, self.extract.follow_up_source) if r is not None]
+        refs += [
+            r
+            for r in (self.alpha_source, self.exact_test_source, self.extract.follow_up_source)
+            if r is not None
+        ]
         for group in (self.time_points, self.markers, self.derived, self.tables, self.analyses):
             refs += [x.source for x in group if x.source is not None]
         refs += [c.source for c in (*self.population.include, *self.population.exclude) if c.source]

@@ -11,6 +11,7 @@ from ruxtrack.outputs._figures import (
     plot_cumulative_incidence,
     plot_swimmer,
     plot_trajectories,
+    sample_patients,
     save_figure,
 )
 from ruxtrack.outputs._report import (
@@ -35,6 +36,7 @@ __all__ = [
     "render_report_html",
     "render_table",
     "results_json_schema",
+    "sample_patients",
     "save_figure",
     "table_frame",
     "write_results_json",

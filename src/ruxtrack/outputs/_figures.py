@@ -6,11 +6,16 @@
 * :func:`plot_swimmer` — respiratory support per patient from the index, with discharge and death;
 * :func:`plot_cumulative_incidence` — Aalen–Johansen curves from an analysis result;
 * :func:`plot_criteria_timeline` — criteria status / CTCAE grades over days.
+
+Large cohorts: the swimmer and trajectories figures draw at most the figure's
+``patients_drawn()`` patients one by one, a seeded random sample (:func:`sample_patients`, the
+study's ``sample_seed``) named in the figure's subtitle; the summaries they show (medians, n per
+time point, group sizes) always use every patient. Cohorts within the limit are drawn whole.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +42,7 @@ __all__ = [
     "plot_cumulative_incidence",
     "plot_swimmer",
     "plot_trajectories",
+    "sample_patients",
     "save_figure",
 ]
 
@@ -112,8 +118,42 @@ def _marker_axis_label(study: Study, code: str) -> str:
     return f"{m.label} ({m.display_unit or m.unit})"
 
 
+def sample_patients(
+    patient_ids: Iterable[object], limit: int | None, seed: int
+) -> tuple[list[str], str | None]:
+    """The patients a figure draws one by one, and the subtitle that says so.
+
+    Within ``limit`` (or with no limit) every patient, in the given order, and no subtitle;
+    above it a simple random sample of ``limit`` patients without replacement
+    (``numpy.random.default_rng(seed)``), kept in the given order, and a subtitle such as
+    "random sample of 60 of 100,000 patients, seed 1". The same ids, limit and seed always give
+    the same sample.
+
+    Examples
+    --------
+    >>> ids = [f"P{i}" for i in range(1000)]
+    >>> chosen, note = sample_patients(ids, 3, seed=1)
+    >>> len(chosen), note
+    (3, 'random sample of 3 of 1,000 patients, seed 1')
+    >>> sample_patients(ids[:2], 3, seed=1)
+    (['P0', 'P1'], None)
+    """
+    ids = [str(p) for p in patient_ids]
+    if limit is None or len(ids) <= limit:
+        return ids, None
+    rng = np.random.default_rng(seed)
+    picked = np.sort(rng.choice(len(ids), size=limit, replace=False))
+    return [ids[i] for i in picked], (
+        f"random sample of {limit:,} of {len(ids):,} patients, seed {seed}"
+    )
+
+
 def plot_trajectories(frame: pd.DataFrame, study: Study, spec: FigureSpec) -> Figure:
-    """Each patient's marker values at the time points (thin lines) and the median (bold)."""
+    """Each patient's marker values at the time points (thin lines) and the median (bold).
+
+    Above ``spec.patients_drawn()`` patients the thin lines are a seeded random sample (named
+    in the subtitle); the medians and the n under each time point use every patient.
+    """
     markers = list(spec.markers)
     tps = [
         tp.name
@@ -130,10 +170,14 @@ def plot_trajectories(frame: pd.DataFrame, study: Study, spec: FigureSpec) -> Fi
     with plt.rc_context(_RC):  # type: ignore[arg-type]
         fig, axes = plt.subplots(nrow, ncol, figsize=(4.0 * ncol, 3.3 * nrow), squeeze=False)
         x = np.arange(len(tps))
+        drawn_ids, sample_note = sample_patients(
+            frame["patient_id"], spec.patients_drawn(), study.sample_seed
+        )
+        drawn = frame["patient_id"].astype(str).isin(drawn_ids).to_numpy()
         for ax, code in zip(axes.flat, markers, strict=False):
             m = study.marker(code)
             vals = frame[[f"{code}__{tp}" for tp in tps]].astype(float) * m.display_factor
-            for i, row in vals.iterrows():
+            for i, row in vals[drawn].iterrows():
                 g = frame.at[i, "group"] if "group" in frame.columns else None
                 ax.plot(
                     x,
@@ -164,7 +208,8 @@ def plot_trajectories(frame: pd.DataFrame, study: Study, spec: FigureSpec) -> Fi
                 _log_axis(ax)
             n = vals.notna().sum(axis=0).to_numpy()
             ax.set_xticks(
-                x, [f"{study.time_point(tp).label}\nn = {k}" for tp, k in zip(tps, n, strict=True)]
+                x,
+                [f"{study.time_point(tp).label}\nn = {k:,}" for tp, k in zip(tps, n, strict=True)],
             )
             ax.set_xlim(-0.3, len(tps) - 0.7)
             ax.set_title(_marker_axis_label(study, code))
@@ -184,8 +229,16 @@ def plot_trajectories(frame: pd.DataFrame, study: Study, spec: FigureSpec) -> Fi
             bbox_to_anchor=(0.5, -0.02),
             frameon=False,
         )
-        fig.suptitle(spec.title, fontsize=11)
-        fig.tight_layout(rect=(0, 0.06, 1, 0.97))
+        if sample_note is None:
+            fig.suptitle(spec.title, fontsize=11)
+            fig.tight_layout(rect=(0, 0.06, 1, 0.97))
+        else:
+            fig.suptitle(
+                f"{spec.title}\nthin lines: {sample_note}; median and n: all "
+                f"{len(frame):,} patients",
+                fontsize=11,
+            )
+            fig.tight_layout(rect=(0, 0.06, 1, 0.95))
     return fig
 
 
@@ -208,12 +261,23 @@ def plot_swimmer(
     and death, patients ordered by group, then death, then discharge.
 
     ``support`` and ``events`` come from :func:`ruxtrack.cohort.support_days` and
-    :func:`ruxtrack.cohort.event_days` (the same day axis); ``frame`` gives the groups.
+    :func:`ruxtrack.cohort.event_days` (the same day axis); ``frame`` gives the groups. Above
+    ``spec.patients_drawn()`` patients a seeded random sample is drawn (named in the subtitle);
+    the group sizes printed beside the lanes count every patient.
     """
     level_order = [] if study.groups is None else [lv.value for lv in study.groups.levels]
     group_labels = (
         {} if study.groups is None else {lv.value: lv.label for lv in study.groups.levels}
     )
+    drawn_ids, sample_note = sample_patients(
+        frame["patient_id"], spec.patients_drawn(), study.sample_seed
+    )
+    group_total = frame["group"].value_counts(dropna=False)
+    if sample_note is not None:
+        keep = set(drawn_ids)
+        frame = frame[frame["patient_id"].astype(str).isin(keep)]
+        support = support[support["patient_id"].astype(str).isin(keep)]
+        events = events[events["patient_id"].astype(str).isin(keep)]
     ev = events.pivot_table(index="patient_id", columns="event", values="day", aggfunc="min")
     info = frame[["patient_id", "group"]].set_index("patient_id")
     for col in ("death", "discharge", "last_followup"):
@@ -281,8 +345,14 @@ def plot_swimmer(
                 if y:
                     ax.axhline(y - 0.5, color="#666", lw=0.8, ls="--")
                 n_group = int((info["group"] == g).sum())
+                text = f"{group_labels.get(str(g), str(g))} (n = {n_group})"
+                if sample_note is not None:
+                    text = (
+                        f"{group_labels.get(str(g), str(g))} "
+                        f"(n = {int(group_total.get(g, 0)):,}; {n_group} shown)"
+                    )
                 ax.annotate(
-                    f"{group_labels.get(str(g), str(g))} (n = {n_group})",
+                    text,
                     xy=(1.01, y - 0.45),
                     xycoords=("axes fraction", "data"),
                     fontsize=8,
@@ -303,7 +373,9 @@ def plot_swimmer(
             Line2D([], [], marker="X", color="black", ls="none", ms=8, label="Death"),
         ]
         fig.legend(handles=handles, loc="lower center", ncol=min(7, len(handles)), frameon=False)
-        ax.set_title(spec.title, loc="left")
+        ax.set_title(
+            spec.title if sample_note is None else f"{spec.title}\n{sample_note}", loc="left"
+        )
         fig.tight_layout(rect=(0, 0.55 / height, 0.78, 1))
     return fig
 

@@ -11,12 +11,14 @@ Families
   :func:`summarize_categorical`, :func:`proportion`
 - paired time points: :func:`friedman_test` (+ pairwise :func:`wilcoxon_signed_rank`, Holm)
 - independent groups: :func:`kruskal_wallis` (+ Dunn, Holm), :func:`mann_whitney`
-- contingency tables: :func:`fisher_exact` (2x2 with conditional-MLE odds ratio; exact r x c)
+- contingency tables: :func:`fisher_exact` (2x2 with conditional-MLE odds ratio; exact r x c),
+  :func:`chisq_test` (Pearson's chi-squared, for large samples)
 - time to event: :func:`kaplan_meier`, :func:`cumulative_incidence` (competing risks)
 - regression: :func:`firth_logistic`
 - multiplicity: :func:`adjust_pvalues`
 """
 
+from ._chisq import ChiSquaredResult, chisq_test
 from ._competing import CumulativeIncidenceCurve, CumulativeIncidenceResult, cumulative_incidence
 from ._descriptive import (
     CategoricalSummary,
@@ -39,6 +41,7 @@ from ._wilcoxon import RankSumResult, SignedRankResult, mann_whitney, wilcoxon_s
 __all__ = [
     "ApproximationWarning",
     "CategoricalSummary",
+    "ChiSquaredResult",
     "CumulativeIncidenceCurve",
     "CumulativeIncidenceResult",
     "DunnComparison",
@@ -58,6 +61,7 @@ __all__ = [
     "SmallSampleWarning",
     "StatisticalWarning",
     "adjust_pvalues",
+    "chisq_test",
     "cumulative_incidence",
     "firth_logistic",
     "fisher_exact",
