@@ -15,7 +15,7 @@ Column names of the feature table:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +25,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from ruxtrack.cohort._inputs import CohortTables
-from ruxtrack.cohort._study import Condition, DerivedVar, Study
+from ruxtrack.cohort._study import Condition, DerivedVar, Study, TimePoint
 from ruxtrack.errors import AnalysisError
 from ruxtrack.timeline import SupportMode
 
@@ -75,232 +75,298 @@ def _anchor_col(anchor: str, study: Study) -> str:
     return "ts_" + event_column(study.index if anchor == "index" else anchor)
 
 
-def _nearest(
-    long: ir.Table,
-    targets: ir.Table,
-    key_cols: Sequence[str],
-    value_col: str,
-    tie: Mapping[str, str],
-) -> ir.Table:
-    """Per (patient, time point, key) the value nearest the target inside its window.
+# Nearest-in-window ranking key: distances in whole microseconds (exact for any timestamp with
+# microsecond resolution: the epoch-second difference is off by far less than half a microsecond),
+# doubled, plus one on the losing side of a distance tie.
+_MICROS = 1_000_000.0
 
-    ``long`` has ``patient_id``, ``ts`` (epoch seconds), the key columns and ``value_col``;
-    ``targets`` has ``patient_id``, ``tp``, ``target``, ``lo``, ``hi``. Ties on distance go to the
-    earlier (or later, per time point) value; remaining ties (two values at the same instant) to
-    the smaller value, so every engine picks the same row.
+
+def _nearest_key(ts: ir.FloatingValue, target: ir.FloatingValue, tp: TimePoint) -> ir.IntegerValue:
+    """Ranking key of a value for a time point, missing outside the window.
+
+    Smaller is nearer; at equal distance the earlier value (``tie: earlier``) or the later one
+    (``tie: later``) gets the smaller key. Values at the same instant have the same key and are
+    collapsed to the smallest value beforehand.
     """
-    j = long.join(
-        targets,
-        [
-            long.patient_id == targets.patient_id,
-            long.ts >= targets.lo,
-            long.ts <= targets.hi,
-        ],
-    ).select(
-        long.patient_id,
-        targets.tp,
-        *[long[k] for k in key_cols],
-        long[value_col],
-        d=long.ts - targets.target,
-    )
-    later = (
-        j.tp.isin([tp for tp, rule in tie.items() if rule == "later"])
-        if any(r == "later" for r in tie.values())
-        else ibis.literal(False)
-    )
-    signed = ibis.ifelse(later, -j.d, j.d)
-    w = ibis.window(
-        group_by=[j.patient_id, j.tp, *[j[k] for k in key_cols]],
-        order_by=[j.d.abs(), signed, j[value_col]],
-    )
-    ranked = j.mutate(rn=ibis.row_number().over(w))
-    return ranked.filter(ranked.rn == 0).drop("rn", "d")
+    d = ((ts - target) * _MICROS).round().cast("int64")
+    lo = round(tp.window_days[0] * DAY * _MICROS)
+    hi = round(tp.window_days[1] * DAY * _MICROS)
+    losing_side = d > 0 if tp.tie == "earlier" else d < 0
+    key = d.abs() * 2 + losing_side.ifelse(1, 0)
+    return ibis.ifelse((d >= lo) & (d <= hi), key, ibis.null(dt.int64))
 
 
-def extract_base(tables: CohortTables, study: Study) -> ir.Table:
-    """The base features (everything read from the long tables), one row per patient."""
+@ibis.udf.agg.builtin(name="arg_min")  # type: ignore[untyped-decorator]
+def _duckdb_arg_min_float(arg: float, key: int) -> float:  # type: ignore[empty-body]
+    """DuckDB's ``arg_min``: Ibis' portable ``argmin`` compiles to an ordered ``first`` there,
+    which runs through generic sort keys and is several times slower."""
+
+
+@ibis.udf.agg.builtin(name="arg_min")  # type: ignore[untyped-decorator]
+def _duckdb_arg_min_str(arg: str, key: int) -> str:  # type: ignore[empty-body]
+    """DuckDB's ``arg_min`` for string values."""
+
+
+def _arg_min(
+    con_name: str, value: ir.Column, key: ir.IntegerColumn, where: ir.BooleanValue
+) -> ir.Scalar:
+    """The value at the smallest key among the rows where ``where`` holds (keys are unique).
+
+    DuckDB gets its native ``arg_min``; every other backend Ibis' portable ``argmin`` (``min_by``
+    on Spark).
+    """
+    if con_name == "duckdb":
+        fn = _duckdb_arg_min_str if value.type().is_string() else _duckdb_arg_min_float
+        out: ir.Scalar = fn(value, key, where=where)
+        return out
+    return value.argmin(key, where=where)
+
+
+def _target(anchors: ir.Table, tp: TimePoint, study: Study) -> ir.FloatingValue:
+    target: ir.FloatingValue = anchors[_anchor_col(tp.anchor, study)] + tp.offset_days * DAY
+    return target
+
+
+def _patient_anchors(tables: CohortTables, study: Study, refs: Sequence[str]) -> ir.Table:
+    """Patients with the epoch second of every referenced event: one pass over the events.
+
+    The age anchor (``age_at``, default the first admission, else the earliest event) is read in
+    the same aggregation.
+    """
     p = tables.patients
     ev = tables.events
-    refs = _event_refs(study)
-    ev_ts = _epoch(ev.t)
+    pa = p.select(
+        "patient_id",
+        age_name=p.age_at.re_extract(r"^([a-z][a-z0-9_]*)", 1),
+        age_occ=p.age_at.re_extract(r"#([0-9]+)$", 1).nullif("").cast("int64").fill_null(1),
+    )
+    j = ev.join(pa, "patient_id")
+    ts = _epoch(j.t)
     aggs: dict[str, Any] = {}
     for ref in refs:
         name, occ = _split_ref(ref)
-        aggs["ts_" + event_column(ref)] = ev_ts.min(
-            where=(ev.event == name) & (ev.occurrence == occ)
-        )
-    aggs["ts_first_admission"] = ev_ts.min(where=(ev.event == "admission") & (ev.occurrence == 1))
-    aggs["ts_earliest"] = ev_ts.min()
-    ev_wide = ev.group_by(ev.patient_id).aggregate(**aggs)
+        aggs["ts_" + event_column(ref)] = ts.min(where=(j.event == name) & (j.occurrence == occ))
+    aggs["ts_first_admission"] = ts.min(where=(j.event == "admission") & (j.occurrence == 1))
+    aggs["ts_earliest"] = ts.min()
+    aggs["ts_age"] = ts.min(where=(j.event == j.age_name) & (j.occurrence == j.age_occ))
+    ev_wide = j.group_by("patient_id").aggregate(**aggs)
+    return _left(p, ev_wide)
 
-    base = p.left_join(ev_wide, p.patient_id == ev_wide.patient_id).drop("patient_id_right")
-    idx = base["ts_" + event_column(study.index)]
 
-    # Age at the index: from the birth date, or age_years at its anchor (default first admission,
-    # else the earliest event) moved to the index.
-    age_ref_name = base.age_at.re_extract(r"^([a-z][a-z0-9_]*)", 1)
-    age_ref_occ = base.age_at.re_extract(r"#([0-9]+)$", 1).nullif("").cast("int64").fill_null(1)
-    ev_age = ev.select(ev.patient_id, ev.event, ev.occurrence, ts_age=ev_ts)
-    base = base.left_join(
-        ev_age,
-        [
-            base.patient_id == ev_age.patient_id,
-            age_ref_name == ev_age.event,
-            age_ref_occ == ev_age.occurrence,
-        ],
-    ).drop("patient_id_right", "event", "occurrence")
-    idx = base["ts_" + event_column(study.index)]
-    age_ref = ibis.coalesce(base.ts_age, base.ts_first_admission, base.ts_earliest)
-    from_birth = (idx - _epoch(base.birth_date.cast("timestamp"))) / (YEAR_DAYS * DAY)
-    from_years = base.age_years + ibis.coalesce((idx - age_ref) / (YEAR_DAYS * DAY), 0.0)
-    base = base.mutate(
-        age=ibis.ifelse(base.birth_date.notnull(), from_birth, from_years).cast("float64"),
-        has_index=idx.notnull(),
-    )
+def extract_base(tables: CohortTables, study: Study) -> ir.Table:
+    """The base features (everything read from the long tables), one row per patient.
 
+    Each long table is read in one pass: filtered to what the study reads, joined once to the
+    per-patient anchor times and aggregated per patient (nearest-in-window values with
+    ``argmin`` over a ranking key, no self-joins or window functions over the observations).
+    """
+    refs = _event_refs(study)
+    anchors = _patient_anchors(tables, study, refs)
+    idx = anchors["ts_" + event_column(study.index)]
+
+    # Age at the index: from the birth date, or age_years at its anchor moved to the index.
+    age_ref = ibis.coalesce(anchors.ts_age, anchors.ts_first_admission, anchors.ts_earliest)
+    from_birth = (idx - _epoch(anchors.birth_date.cast("timestamp"))) / (YEAR_DAYS * DAY)
+    from_years = anchors.age_years + ibis.coalesce((idx - age_ref) / (YEAR_DAYS * DAY), 0.0)
     cols: dict[str, Any] = {
-        "patient_id": base.patient_id,
-        "sex": base.sex,
-        "blood_group": base.blood_group,
-        "age": base.age,
-        "has_index": base.has_index,
-        "synthetic": base.synthetic,
+        "patient_id": anchors.patient_id,
+        "sex": anchors.sex,
+        "blood_group": anchors.blood_group,
+        "age": ibis.ifelse(anchors.birth_date.notnull(), from_birth, from_years).cast("float64"),
+        "has_index": idx.notnull(),
+        "synthetic": anchors.synthetic,
     }
-    idx = base["ts_" + event_column(study.index)]
     for ref in refs:
-        ts = base["ts_" + event_column(ref)]
+        ts = anchors["ts_" + event_column(ref)]
         cols["day_" + event_column(ref)] = ((ts - idx) / DAY).cast("float64")
         cols["cday_" + event_column(ref)] = ((ts / DAY).floor() - (idx / DAY).floor()).cast(
             "float64"
         )
     for name in study.extract.comorbidities:
         pattern = rf"(^|;)\s*{name}\s*(=|;|$)"
-        cols[f"comorb_{name}"] = base.comorbidities.fill_null("").re_search(pattern)
-    for ref in refs:
-        cols["ts_" + event_column(ref)] = base["ts_" + event_column(ref)]
-    feats = base.select(**cols)
+        cols[f"comorb_{name}"] = anchors.comorbidities.fill_null("").re_search(pattern)
+    feats = anchors.select(**cols)
 
-    # Targets: one row per patient and time point.
-    parts = []
-    for tp in study.time_points:
-        anchor = feats[_anchor_col(tp.anchor, study)]
-        target = anchor + tp.offset_days * DAY
-        parts.append(
-            feats.select(
-                patient_id=feats.patient_id,
-                tp=ibis.literal(tp.name),
-                target=target,
-                lo=target + tp.window_days[0] * DAY,
-                hi=target + tp.window_days[1] * DAY,
-            ).filter(target.notnull())
-        )
-    targets = ibis.union(*parts) if len(parts) > 1 else parts[0]
-    tie = {tp.name: tp.tie for tp in study.time_points}
-
-    # Markers at time points.
-    ob = tables.observations
-    codes = [m.code for m in study.markers]
-    obs = ob.filter(ob.code.isin(codes) & ob.value.notnull()).select(
-        ob.patient_id, ob.code, ob.value, ts=_epoch(ob.t)
-    )
-    near = _nearest(obs, targets, ["code"], "value", tie)
-    mk_aggs = {
-        f"{m.code}__{tp.name}": near.value.max(where=(near.code == m.code) & (near.tp == tp.name))
-        for m in study.markers
-        for tp in study.time_points
-    }
-    marker_wide = near.group_by(near.patient_id).aggregate(**mk_aggs)
-    feats = _left(feats, marker_wide)
-
-    # Assessments at time points.
-    asm = tables.assessments
-    if study.extract.assessments:
-        a_aggs: dict[str, Any] = {}
-        kinds = sorted({a.kind for a in study.extract.assessments})
-        a_long = asm.filter(asm.kind.isin(kinds)).select(
-            asm.patient_id, asm.kind, code=asm.code.fill_null(""), value=asm.value, ts=_epoch(asm.t)
-        )
-        a_near = _nearest(a_long, targets, ["kind", "code"], "value", tie)
-        for a in study.extract.assessments:
-            cond = (a_near.kind == a.kind) & (a_near.tp == a.at)
-            if a.code is not None:
-                cond = cond & (a_near.code == a.code)
-            a_aggs[a.name] = a_near.value.max(where=cond)
-        feats = _left(feats, a_near.group_by(a_near.patient_id).aggregate(**a_aggs))
-
-    # Respiratory support at time points: the most intensive episode running that calendar day.
-    if study.extract.support_at:
-        sp = tables.support
-        rank = sp.mode.cases(*[(m.value, m.rank) for m in SupportMode], else_=-1)
-        sp_l = sp.select(
-            sp.patient_id,
-            sp.mode,
-            fio2=sp.fio2,
-            rank=rank,
-            d0=(_epoch(sp.t_start) / DAY).floor(),
-            d1=(_epoch(sp.t_end) / DAY).floor(),
-        )
-        tg = targets.filter(targets.tp.isin(list(study.extract.support_at)))
-        tg = tg.mutate(day=(tg.target / DAY).floor())
-        js = sp_l.join(
-            tg,
-            [
-                sp_l.patient_id == tg.patient_id,
-                sp_l.d0 <= tg.day,
-                sp_l.d1.isnull() | (sp_l.d1 >= tg.day),
-            ],
-        ).select(sp_l.patient_id, tg.tp, sp_l.mode, sp_l.fio2, sp_l.rank)
-        w = ibis.window(
-            group_by=[js.patient_id, js.tp],
-            order_by=[ibis.desc(js["rank"]), ibis.desc(js.fio2), js.mode],
-        )
-        top = js.mutate(rn=ibis.row_number().over(w))
-        top = top.filter(top.rn == 0)
-        s_aggs: dict[str, Any] = {}
-        for tp_name in study.extract.support_at:
-            s_aggs[f"support__{tp_name}"] = top.mode.max(where=top.tp == tp_name)
-            s_aggs[f"fio2__{tp_name}"] = top.fio2.max(where=top.tp == tp_name)
-        feats = _left(feats, top.group_by(top.patient_id).aggregate(**s_aggs))
-
-    # Drugs started before the index.
+    for part in (
+        _markers(tables, study, anchors),
+        _assessments_at(tables, study, anchors),
+        _support_at(tables, study, anchors),
+        _drugs_before_index(tables, study, anchors),
+        _worst_grades(tables, study, anchors),
+        _given_group(tables, study),
+    ):
+        if part is not None:
+            feats = _left(feats, part)
     if study.extract.drugs_before_index:
-        dr = tables.drugs
-        jd = dr.join(
-            feats.select("patient_id", idx_ts=feats[_anchor_col("index", study)]), "patient_id"
-        )
-        before = _epoch(jd.t_start) < jd.idx_ts
-        d_aggs = {
-            flag: (jd.drug.isin(list(names)) & before).any()
-            for flag, names in study.extract.drugs_before_index.items()
-        }
-        feats = _left(feats, jd.group_by(jd.patient_id).aggregate(**d_aggs))
         feats = feats.mutate(
             **{flag: feats[flag].fill_null(False) for flag in study.extract.drugs_before_index}
         )
+    return feats
 
-    # Worst grade over a window from the index.
-    if study.extract.worst_grade:
-        jg = asm.join(
-            feats.select("patient_id", idx_ts=feats[_anchor_col("index", study)]), "patient_id"
+
+def _anchor_times(anchors: ir.Table, study: Study, tps: Sequence[TimePoint]) -> ir.Table:
+    cols = sorted({_anchor_col(tp.anchor, study) for tp in tps} | {_anchor_col("index", study)})
+    return anchors.select("patient_id", *cols)
+
+
+def _markers(tables: CohortTables, study: Study, anchors: ir.Table) -> ir.Table | None:
+    """``<marker>__<tp>``: the value nearest each time point inside its window."""
+    if not study.markers or not study.time_points:
+        return None
+    engine = tables.con.name
+    ob = tables.observations
+    codes = [m.code for m in study.markers]
+    obs = ob.filter(ob.code.isin(codes) & ob.value.notnull())
+    # Two values of one marker at the same instant: the smaller one (a deterministic tie rule).
+    obs = obs.group_by(["patient_id", "code", "t"]).aggregate(value=obs.value.min())
+    j = obs.join(_anchor_times(anchors, study, study.time_points), "patient_id")
+    ts = _epoch(j.t)
+    keyed = j.select(
+        "patient_id",
+        "code",
+        "value",
+        **{f"k_{tp.name}": _nearest_key(ts, _target(j, tp, study), tp) for tp in study.time_points},
+    )
+    aggs = {
+        f"{m.code}__{tp.name}": _arg_min(
+            engine,
+            keyed.value,
+            keyed[f"k_{tp.name}"],
+            (keyed.code == m.code) & keyed[f"k_{tp.name}"].notnull(),
         )
-        rel = (_epoch(jg.t) - jg.idx_ts) / DAY
-        grade = jg.value.try_cast("float64")
-        g_aggs: dict[str, Any] = {}
-        for wg in study.extract.worst_grade:
-            cond = (jg.kind == wg.kind) & (rel >= wg.from_days) & (rel <= wg.to_days)
-            if wg.code is not None:
-                cond = cond & (jg.code == wg.code)
-            g_aggs[wg.name] = grade.max(where=cond)
-        feats = _left(feats, jg.group_by(jg.patient_id).aggregate(**g_aggs))
+        for m in study.markers
+        for tp in study.time_points
+    }
+    return keyed.group_by("patient_id").aggregate(**aggs)
 
-    # Groups given in the data: the latest assessment of the group kind.
-    if study.groups is not None and study.groups.source == "assessment":
-        ga = asm.filter(asm.kind == study.groups.kind)
-        w = ibis.window(group_by=ga.patient_id, order_by=[ibis.desc(ga.t), ga.value])
-        ga = ga.mutate(rn=ibis.row_number().over(w))
-        ga = ga.filter(ga.rn == 0).select("patient_id", group=ga.value)
-        feats = _left(feats, ga)
-    return feats.drop(*[c for c in feats.columns if c.startswith("ts_")])
+
+def _assessments_at(tables: CohortTables, study: Study, anchors: ir.Table) -> ir.Table | None:
+    """Each ``extract.assessments`` read: the nearest value of its kind (and code) at its time
+    point; without a code, the largest of the per-code nearest values."""
+    reads = study.extract.assessments
+    if not reads:
+        return None
+    tps = [study.time_point(name) for name in dict.fromkeys(a.at for a in reads)]
+    engine = tables.con.name
+    asm = tables.assessments
+    kinds = sorted({a.kind for a in reads})
+    a = asm.filter(asm.kind.isin(kinds) & asm.value.notnull()).mutate(code=asm.code.fill_null(""))
+    a = a.group_by(["patient_id", "kind", "code", "t"]).aggregate(value=a.value.min())
+    j = a.join(_anchor_times(anchors, study, tps), "patient_id")
+    ts = _epoch(j.t)
+    keyed = j.select(
+        "patient_id",
+        "kind",
+        "code",
+        "value",
+        **{f"k_{tp.name}": _nearest_key(ts, _target(j, tp, study), tp) for tp in tps},
+    )
+    per_code = keyed.group_by(["patient_id", "kind", "code"]).aggregate(
+        **{
+            f"v_{tp.name}": _arg_min(
+                engine, keyed.value, keyed[f"k_{tp.name}"], keyed[f"k_{tp.name}"].notnull()
+            )
+            for tp in tps
+        }
+    )
+    aggs: dict[str, Any] = {}
+    for r in reads:
+        cond = per_code.kind == r.kind
+        if r.code is not None:
+            cond = cond & (per_code.code == r.code)
+        aggs[r.name] = per_code[f"v_{r.at}"].max(where=cond)
+    return per_code.group_by("patient_id").aggregate(**aggs)
+
+
+def _support_at(tables: CohortTables, study: Study, anchors: ir.Table) -> ir.Table | None:
+    """``support__<tp>`` / ``fio2__<tp>``: the most intensive episode running that calendar day
+    (highest rank, then highest FiO2, then mode name)."""
+    if not study.extract.support_at:
+        return None
+    tps = [study.time_point(name) for name in study.extract.support_at]
+    sp = tables.support
+    rank = sp.mode.cases(*[(m.value, m.rank) for m in SupportMode], else_=-1)
+    sp_l = sp.select(
+        "patient_id",
+        "mode",
+        "fio2",
+        rank=rank,
+        d0=(_epoch(sp.t_start) / DAY).floor(),
+        d1=(_epoch(sp.t_end) / DAY).floor(),
+    )
+    at = _anchor_times(anchors, study, tps)
+    days = [
+        at.select(
+            "patient_id", tp=ibis.literal(tp.name), day=(_target(at, tp, study) / DAY).floor()
+        )
+        for tp in tps
+    ]
+    tg = ibis.union(*days) if len(days) > 1 else days[0]
+    js = sp_l.join(
+        tg,
+        [
+            sp_l.patient_id == tg.patient_id,
+            sp_l.d0 <= tg.day,
+            sp_l.d1.isnull() | (sp_l.d1 >= tg.day),
+        ],
+    ).select(sp_l.patient_id, tg.tp, sp_l.mode, sp_l.fio2, sp_l.rank)
+    w = ibis.window(
+        group_by=[js.patient_id, js.tp],
+        order_by=[ibis.desc(js["rank"]), ibis.desc(js.fio2), js.mode],
+    )
+    top = js.mutate(rn=ibis.row_number().over(w))
+    top = top.filter(top.rn == 0)
+    s_aggs: dict[str, Any] = {}
+    for tp in tps:
+        s_aggs[f"support__{tp.name}"] = top.mode.max(where=top.tp == tp.name)
+        s_aggs[f"fio2__{tp.name}"] = top.fio2.max(where=top.tp == tp.name)
+    return top.group_by("patient_id").aggregate(**s_aggs)
+
+
+def _drugs_before_index(tables: CohortTables, study: Study, anchors: ir.Table) -> ir.Table | None:
+    """Each ``extract.drugs_before_index`` flag: one of its drugs started before the index."""
+    flags = study.extract.drugs_before_index
+    if not flags:
+        return None
+    dr = tables.drugs
+    names = sorted({n for group in flags.values() for n in group})
+    dr = dr.filter(dr.drug.isin(names))
+    idx = anchors.select("patient_id", idx_ts=anchors[_anchor_col("index", study)])
+    jd = dr.join(idx, "patient_id")
+    before = _epoch(jd.t_start) < jd.idx_ts
+    return jd.group_by("patient_id").aggregate(
+        **{flag: (jd.drug.isin(list(group)) & before).any() for flag, group in flags.items()}
+    )
+
+
+def _worst_grades(tables: CohortTables, study: Study, anchors: ir.Table) -> ir.Table | None:
+    """Each ``extract.worst_grade``: the highest numeric grade over days from the index."""
+    if not study.extract.worst_grade:
+        return None
+    asm = tables.assessments
+    asm = asm.filter(asm.kind.isin(sorted({wg.kind for wg in study.extract.worst_grade})))
+    idx = anchors.select("patient_id", idx_ts=anchors[_anchor_col("index", study)])
+    jg = asm.join(idx, "patient_id")
+    rel = (_epoch(jg.t) - jg.idx_ts) / DAY
+    grade = jg.value.try_cast("float64")
+    g_aggs: dict[str, Any] = {}
+    for wg in study.extract.worst_grade:
+        cond = (jg.kind == wg.kind) & (rel >= wg.from_days) & (rel <= wg.to_days)
+        if wg.code is not None:
+            cond = cond & (jg.code == wg.code)
+        g_aggs[wg.name] = grade.max(where=cond)
+    return jg.group_by("patient_id").aggregate(**g_aggs)
+
+
+def _given_group(tables: CohortTables, study: Study) -> ir.Table | None:
+    """Groups given in the data: the latest assessment of the group kind (smallest on ties)."""
+    if study.groups is None or study.groups.source != "assessment":
+        return None
+    asm = tables.assessments
+    ga = asm.filter(asm.kind == study.groups.kind)
+    w = ibis.window(group_by=ga.patient_id, order_by=[ibis.desc(ga.t), ga.value])
+    ga = ga.mutate(rn=ibis.row_number().over(w))
+    return ga.filter(ga.rn == 0).select("patient_id", group=ga.value)
 
 
 def _left(left: ir.Table, right: ir.Table) -> ir.Table:
