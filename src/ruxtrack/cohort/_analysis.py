@@ -439,6 +439,9 @@ def _run_analysis(
     if spec.kind in ("cumulative_incidence", "kaplan_meier"):
         assert spec.event is not None
         time, code = time_to_event(frame, spec.event, spec.competing, horizon)
+        if spec.time_resolution_days is not None:
+            res = spec.time_resolution_days
+            time = np.ceil(time / res) * res
         ok = ~np.isnan(time)
         groups: list[str] | None = None
         if spec.by_group:

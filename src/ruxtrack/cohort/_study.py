@@ -390,6 +390,12 @@ class AnalysisSpec(_M):
     var: str | None = None
     by_group: bool = False
     horizon_days: float | None = None
+    time_resolution_days: Annotated[float, Field(gt=0)] | None = Field(
+        default=None,
+        description="round event and censoring times up to this resolution (1: whole days from "
+        "the index, as discharge and death are recorded per day); bounds the number of distinct "
+        "times, and so the size of the curves, in large cohorts",
+    )
     source: SourceRef | None = None
 
     @model_validator(mode="after")
