@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ruxtrack.errors import KnowledgeFileError
-from ruxtrack.knowledge import Citation, SourceRef, knowledge_path, load_yaml
+from ruxtrack.knowledge import Citation, SourceRef, knowledge_path, load_yaml, validate_knowledge
 
 __all__ = [
     "AnalysisSpec",
@@ -617,13 +617,4 @@ def load_study(name_or_path: str | Path) -> Study:
                 str(name_or_path), f"no such study file or shipped study (shipped: {names})"
             )
         path = shipped[str(name_or_path)]
-    data: Any = load_yaml(path)
-    if not isinstance(data, dict):
-        raise KnowledgeFileError(str(path), "a study file is a mapping")
-    try:
-        return Study.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise KnowledgeFileError(str(path), f"field `{where}`: {err['msg']}{more}") from exc
+    return validate_knowledge(Study, load_yaml(path), path)

@@ -5,10 +5,9 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
-from ruxtrack.errors import KnowledgeFileError
-from ruxtrack.knowledge import Citation, SourceRef, knowledge_path, load_yaml
+from ruxtrack.knowledge import Citation, SourceRef, knowledge_path, load_yaml, validate_knowledge
 
 METHODS_FILE = "evidence/methods.yaml"
 
@@ -51,12 +50,4 @@ class MethodConfig(_Frozen):
 @lru_cache(maxsize=1)
 def method_config() -> MethodConfig:
     """Load and validate ``knowledge/evidence/methods.yaml`` (cached)."""
-    raw = load_yaml(METHODS_FILE)
-    try:
-        return MethodConfig.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise KnowledgeFileError(
-            str(knowledge_path(METHODS_FILE)), f"field `{field}`: {first['msg']}"
-        ) from exc
+    return validate_knowledge(MethodConfig, load_yaml(METHODS_FILE), knowledge_path(METHODS_FILE))

@@ -11,13 +11,12 @@ from __future__ import annotations
 import csv
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from ruxtrack.errors import ImportProblem, ImportValidationError, KnowledgeFileError
 from ruxtrack.evidence._records import Deduplicated
-from ruxtrack.knowledge import Citation, SourceRef, knowledge_path, load_yaml
+from ruxtrack.knowledge import Citation, SourceRef, knowledge_path, load_yaml, validate_knowledge
 
 LOG_COLUMNS: tuple[str, ...] = (
     "record_id",
@@ -123,13 +122,7 @@ class PrismaFlow(_Frozen):
 def load_flow(path: str | Path | None = None) -> PrismaFlow:
     """Load a flow from YAML counts (default: the shipped Tomomasa 2021 example)."""
     target = Path(path) if path is not None else knowledge_path(EXAMPLE_FLOW)
-    raw: Any = load_yaml(target)
-    try:
-        flow = PrismaFlow.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise KnowledgeFileError(str(target), f"field `{field}`: {first['msg']}") from exc
+    flow = validate_knowledge(PrismaFlow, load_yaml(target), target)
     problems = flow.check()
     if problems:
         field, reason = problems[0]

@@ -6,11 +6,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from ruxtrack.errors import KnowledgeFileError
 from ruxtrack.evidence._data import ProportionData
-from ruxtrack.knowledge import Citation, SourceRef, knowledge_path, load_yaml
+from ruxtrack.knowledge import Citation, SourceRef, knowledge_path, load_yaml, validate_knowledge
 
 TABLE_FILE = "evidence/tomomasa2021_table2.yaml"
 Quantity = Literal["incidence", "mortality"]
@@ -133,12 +133,7 @@ class EvidenceTable(_Frozen):
 def load_evidence_table(path: str | Path | None = None) -> EvidenceTable:
     """Load the shipped Table 2 of Tomomasa et al. 2021 (or another file of the same shape)."""
     target = Path(path) if path is not None else knowledge_path(TABLE_FILE)
-    try:
-        table = EvidenceTable.model_validate(load_yaml(target))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise KnowledgeFileError(str(target), f"field `{field}`: {first['msg']}") from exc
+    table = validate_knowledge(EvidenceTable, load_yaml(target), target)
     ids = [c.id for c in table.cohorts]
     dup = {i for i in ids if ids.count(i) > 1}
     if dup:

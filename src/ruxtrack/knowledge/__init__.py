@@ -15,6 +15,14 @@ from ruxtrack.knowledge._files import (
     VerificationStatus,
     knowledge_path,
     load_yaml,
+    validate_knowledge,
 )
 
-__all__ = ["Citation", "SourceRef", "VerificationStatus", "knowledge_path", "load_yaml"]
+__all__ = [
+    "Citation",
+    "SourceRef",
+    "VerificationStatus",
+    "knowledge_path",
+    "load_yaml",
+    "validate_knowledge",
+]

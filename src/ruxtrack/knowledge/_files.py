@@ -5,12 +5,14 @@ from __future__ import annotations
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ruxtrack.errors import KnowledgeFileError
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class VerificationStatus(StrEnum):
@@ -71,3 +73,31 @@ def load_yaml(relative_or_path: str | Path) -> Any:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise KnowledgeFileError(str(path), f"is not valid YAML: {exc}") from exc
+
+
+def validate_knowledge(model: type[M], data: Any, path: str | Path) -> M:
+    """Validate parsed knowledge-file content against its model.
+
+    Raises :class:`KnowledgeFileError` naming the file, the first failing field (dotted path,
+    list items by index) and the reason, with the count of further problems.
+
+    Examples
+    --------
+    >>> from pydantic import BaseModel
+    >>> class Dose(BaseModel):
+    ...     mg: float
+    >>> validate_knowledge(Dose, {"mg": "ten"}, "dose.yaml")
+    Traceback (most recent call last):
+    ...
+    ruxtrack.errors.KnowledgeFileError: dose.yaml: field `mg`: Input should be a valid number, \
+unable to parse string as a number
+    """
+    if not isinstance(data, dict):
+        raise KnowledgeFileError(str(path), "the file must hold a mapping at its top level")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise KnowledgeFileError(str(path), f"field `{where}`: {first['msg']}{more}") from exc

@@ -11,12 +11,12 @@ from __future__ import annotations
 import re
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ruxtrack.errors import KnowledgeFileError
-from ruxtrack.knowledge import Citation, SourceRef, knowledge_path, load_yaml
+from ruxtrack.knowledge import Citation, SourceRef, knowledge_path, load_yaml, validate_knowledge
 
 __all__ = [
     "Administration",
@@ -680,17 +680,6 @@ class Interactions(BaseModel):
 _REGIMEN_DIR = "regimens"
 
 
-def _validate(model: type[BaseModel], data: Any, path: str) -> Any:
-    if not isinstance(data, dict):
-        raise KnowledgeFileError(path, "top level must be a mapping")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise KnowledgeFileError(path, f"field `{where}`: {first['msg']}") from exc
-
-
 @cache
 def load_interactions() -> Interactions:
     """The packaged ``interactions.yaml``.
@@ -701,7 +690,7 @@ def load_interactions() -> Interactions:
     ('strong_cyp3a4',)
     """
     path = knowledge_path("interactions.yaml")
-    result: Interactions = _validate(Interactions, load_yaml(path), str(path))
+    result: Interactions = validate_knowledge(Interactions, load_yaml(path), path)
     return result
 
 
@@ -723,7 +712,7 @@ def _load_packaged(regimen_id: str) -> Regimen:
 
 
 def _load_file(path: Path) -> Regimen:
-    regimen: Regimen = _validate(Regimen, load_yaml(path), str(path))
+    regimen: Regimen = validate_knowledge(Regimen, load_yaml(path), path)
     classes = load_interactions().classes
     for cls in regimen.drug_classes():
         if cls not in classes:
