@@ -606,7 +606,8 @@ def plot_course(
                 _log_axis(ax)
             ax.grid(color="#eeeeee", lw=0.6)
             if ax.get_legend_handles_labels()[0]:
-                ax.legend(frameon=False, loc="upper right", ncol=min(3, len(panel)))
+                # Beside the panel, like the support legend, so it never hides a point or label.
+                ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.005, 1.0))
         for ax in axes:
             ax.axvline(0, color="#444", lw=0.8, ls="--")
         events = data.get("events")
