@@ -115,3 +115,15 @@ def test_demo_loads_the_shipped_datasets(sqlite_url: str) -> None:
     assert f"store: {sqlite_url}" in out
     with open_store(sqlite_url) as s:
         assert s.counts()["patients"] > 0
+
+
+def test_timeline_shows_bracketed_codes_verbatim(tmp_path: Path) -> None:
+    """Rich markup must not swallow text in brackets: the demo's "KL-6 elevated" finding
+    carries its lab code as ``[kl6]``."""
+    from ruxtrack.demo import demo_datasets
+
+    url = f"sqlite:///{tmp_path / 'demo.sqlite'}"
+    _run("import", str(demo_datasets()["tomomasa-2021"]), "--db", url)
+    code, out = _run("timeline", "TOMOMASA-2021", "--db", url)
+    assert code == 0, out
+    assert "finding: elevated [kl6]" in out

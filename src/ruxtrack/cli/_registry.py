@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from ruxtrack.cli._errors import cli_errors, err_console
 from ruxtrack.errors import ImportValidationError
@@ -227,8 +228,9 @@ def timeline_command(
                 cells = [f"{day.day:+d}" if day.day else "0"] if first else [""]
                 if not c.relative:
                     cells.append(day.date.isoformat() if first and day.date else "")
-                cells += [e.clock or "", _KIND_LABEL[e.kind], e.text]
-                table.add_row(*cells)
+                # Text, not markup: details hold brackets ([kl6], [arb'U]/mL) rich would eat.
+                row: list[str | Text] = [*cells, e.clock or "", _KIND_LABEL[e.kind], Text(e.text)]
+                table.add_row(*row)
             table.add_section()
         console.print(table)
 
