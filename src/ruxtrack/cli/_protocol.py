@@ -165,10 +165,13 @@ def render_decision(d: Decision) -> Panel:
     why.add_column("source", ratio=1)
     for r in d.rationale:
         used = "; ".join(i.text() for i in r.inputs)
+        status = r.status.value
+        shown = "" if status == "confirmed" or f"({status})" in r.source else f"\n({status})"
+        # Text, not markup: rationales hold brackets ("[UNVERIFIED: ...]", "[arb'U]/mL").
         why.add_row(
-            r.rule,
-            r.text + (f"\n  inputs: {used}" if used else ""),
-            f"{r.source}" + ("" if r.status.value == "confirmed" else f"\n({r.status.value})"),
+            Text(r.rule),
+            Text(r.text + (f"\n  inputs: {used}" if used else "")),
+            Text(f"{r.source}{shown}"),
         )
     parts.append(why)
     if d.monitoring:
