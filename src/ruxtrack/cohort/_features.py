@@ -6,8 +6,8 @@ Column names of the feature table:
 * ``patient_id``, ``sex``, ``blood_group``, ``age`` (years at the index), ``has_index``;
 * ``day_<event>``: days from the index to the event (``day_hsct_2`` for ``hsct#2``);
 * ``<marker>__<time point>``: the marker value nearest the time point within its window;
-* ``support__<tp>`` / ``fio2__<tp>``: the most intensive respiratory support running at the time
-  point and its FiO2;
+* ``support__<tp>`` / ``fio2__<tp>``: the most intensive respiratory support running on the
+  calendar day of the time point (robust to date-only records) and its FiO2;
 * each ``extract.assessments`` name, ``extract.drugs_before_index`` flag, ``extract.worst_grade``
   name and ``comorb_<name>``;
 * ``group`` and every derived variable; ``included`` after the population rules.
