@@ -104,6 +104,27 @@ def finding_datum(
     return Datum(key, v, time=str(a.time), instant=t, basis=basis)
 
 
+def add_findings(
+    data: dict[str, Datum],
+    tl: Timeline,
+    keys: Sequence[str],
+    at: datetime,
+    max_age_days: float | None,
+    *,
+    keep_existing: bool = False,
+) -> None:
+    """Put the latest yes/no finding of each key into ``data`` (absent findings stay absent).
+
+    ``keep_existing``: a key already in ``data`` (e.g. given by an explicit input) is left as is.
+    """
+    for key in keys:
+        if keep_existing and key in data:
+            continue
+        d = finding_datum(tl, key, at, max_age_days)
+        if d is not None:
+            data[key] = d
+
+
 def stated_finding(
     tl: Timeline, value: str, at: datetime, max_age_days: float | None
 ) -> Datum | None:

@@ -16,7 +16,7 @@ from ruxtrack.criteria._common import (
     sources_of,
     status_of,
 )
-from ruxtrack.criteria._gather import finding_datum, lab_datum, stated_finding
+from ruxtrack.criteria._gather import add_findings, lab_datum, stated_finding
 from ruxtrack.criteria._knowledge import CriterionFile, Freshness, Threshold, load_file
 from ruxtrack.criteria._model import Component, Conclusion, Evaluation, InputSpec, Status
 from ruxtrack.criteria._values import Datum, Inputs, any_of, test
@@ -326,16 +326,13 @@ def gather(tl: Timeline, at: datetime, ctx: Any) -> Inputs:
         d = lab_datum(tl, key, key, at, labs)
         if d is not None:
             data[key] = d
-    for key in (
-        "fever",
-        "splenomegaly",
-        "hemophagocytosis",
-        "nk_activity_low",
-        "molecular_diagnosis",
-    ):
-        d = finding_datum(tl, key, at, finds)
-        if d is not None:
-            data[key] = d
+    add_findings(
+        data,
+        tl,
+        ("fever", "splenomegaly", "hemophagocytosis", "nk_activity_low", "molecular_diagnosis"),
+        at,
+        finds,
+    )
     counts = [
         (t, a)
         for t, a in tl.assessments_of("hlh2004_criteria_met")

@@ -15,7 +15,7 @@ from ruxtrack.criteria._common import (
     lab_value,
     sources_of,
 )
-from ruxtrack.criteria._gather import finding_datum, lab_datum
+from ruxtrack.criteria._gather import add_findings, lab_datum
 from ruxtrack.criteria._knowledge import (
     Band,
     CriterionFile,
@@ -316,10 +316,13 @@ def gather(tl: Timeline, at: datetime, ctx: Any) -> Inputs:
         d = lab_datum(tl, key, key, at, f.freshness.labs_days)
         if d is not None:
             data[key] = d
-    for key in ("known_immunosuppression", "hepatomegaly", "splenomegaly", "hemophagocytosis"):
-        d = finding_datum(tl, key, at, f.freshness.findings_days)
-        if d is not None:
-            data[key] = d
+    add_findings(
+        data,
+        tl,
+        ("known_immunosuppression", "hepatomegaly", "splenomegaly", "hemophagocytosis"),
+        at,
+        f.freshness.findings_days,
+    )
     return Inputs(data)
 
 

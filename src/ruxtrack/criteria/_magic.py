@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from ruxtrack.criteria._common import Criterion, lab_value, sources_of
-from ruxtrack.criteria._gather import finding_datum, lab_datum
+from ruxtrack.criteria._gather import add_findings, lab_datum
 from ruxtrack.criteria._knowledge import (
     Band,
     CriterionFile,
@@ -402,10 +402,9 @@ def gather(tl: Timeline, at: datetime, ctx: Any) -> Inputs:
                 instant=t,
                 basis="stated by clinician",
             )
-    for key in ("skin_bullae", "severe_pain_or_bleeding"):
-        d = finding_datum(tl, key, at, f.freshness.findings_days)
-        if d is not None:
-            data[key] = d
+    add_findings(
+        data, tl, ("skin_bullae", "severe_pain_or_bleeding"), at, f.freshness.findings_days
+    )
     for kind, key in (("stool_count", "stool_episodes"),):
         hits = [
             (t, a)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict
 
 from ruxtrack.criteria._common import Criterion, lab_value, sources_of, status_of
-from ruxtrack.criteria._gather import finding_datum, lab_datum
+from ruxtrack.criteria._gather import add_findings, lab_datum
 from ruxtrack.criteria._knowledge import CriterionFile, Freshness, exact, load_file
 from ruxtrack.criteria._model import Component, Conclusion, Evaluation, InputSpec, Status
 from ruxtrack.criteria._values import CriterionInputError, Datum, Inputs, Tri, any_of
@@ -352,19 +352,21 @@ def gather_cps(tl: Timeline, at: datetime, ctx: Any) -> Inputs:
             data[key] = d
     if any(d.drug in f.vasopressor_drugs for d in tl.drugs_on(at)):
         data["vasopressors"] = Datum("vasopressors", True, basis="drug exposure")
-    for key in (
-        "vasopressors",
-        "dialysis",
-        "ecmo",
-        "viral_rna_detected",
-        "symptomatic",
-        "assistance_needed",
-    ):
-        if key in data:
-            continue
-        d = finding_datum(tl, key, at, f.freshness.findings_days)
-        if d is not None:
-            data[key] = d
+    add_findings(
+        data,
+        tl,
+        (
+            "vasopressors",
+            "dialysis",
+            "ecmo",
+            "viral_rna_detected",
+            "symptomatic",
+            "assistance_needed",
+        ),
+        at,
+        f.freshness.findings_days,
+        keep_existing=True,
+    )
     pos = tl.anchor("covid_positive")
     if "viral_rna_detected" not in data and pos is not None and pos <= at:
         data["viral_rna_detected"] = Datum("viral_rna_detected", True, basis="covid_positive event")
@@ -547,19 +549,21 @@ def gather_severity(tl: Timeline, at: datetime, ctx: Any) -> Inputs:
         data["life_sustaining_therapy"] = Datum(
             "life_sustaining_therapy", True, basis="drug exposure"
         )
-    for key in (
-        "pneumonia",
-        "severe_respiratory_distress",
-        "ards",
-        "sepsis",
-        "septic_shock",
-        "life_sustaining_therapy",
-    ):
-        if key in data:
-            continue
-        d = finding_datum(tl, key, at, f.freshness.findings_days)
-        if d is not None:
-            data[key] = d
+    add_findings(
+        data,
+        tl,
+        (
+            "pneumonia",
+            "severe_respiratory_distress",
+            "ards",
+            "sepsis",
+            "septic_shock",
+            "life_sustaining_therapy",
+        ),
+        at,
+        f.freshness.findings_days,
+        keep_existing=True,
+    )
     age = tl.age_at(at)
     if age is not None:
         data["age_years"] = Datum("age_years", age, basis="patient record")
