@@ -10,8 +10,10 @@ inputs are absent stays missing (and the report says so through the n of each ce
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import ibis
+import numpy as np
 import pandas as pd
 
 from ruxtrack.cohort._features import (
@@ -57,6 +59,15 @@ def _as_bool(v: object) -> bool | None:
     raise ValueError(f"not a yes/no value: {v!r}")
 
 
+def _rows(mask: Any) -> str:
+    """Spreadsheet row numbers of a mask over a sheet read with a header row (header = row 1)."""
+    rows = [int(i) + 2 for i in np.flatnonzero(np.asarray(mask))]
+    shown = ", ".join(str(r) for r in rows[:5]) + (
+        f" (and {len(rows) - 5} more)" if len(rows) > 5 else ""
+    )
+    return f"row{'s' if len(rows) > 1 else ''} {shown}"
+
+
 def wide_frame(sheet: pd.DataFrame, study: Study, origin: str) -> pd.DataFrame:
     """Map a wide sheet to the base feature columns (typed; absent features missing)."""
     sheet = sheet.rename(columns=lambda c: str(c).strip())
@@ -84,20 +95,37 @@ def wide_frame(sheet: pd.DataFrame, study: Study, origin: str) -> pd.DataFrame:
             if col in sheet.columns
             else pd.Series([None] * len(sheet), index=sheet.index)
         )
-        try:
-            if typ == "float64":
-                out[name] = pd.to_numeric(raw, errors="raise").astype("float64")
-            elif typ == "boolean":
-                out[name] = raw.map(_as_bool).astype("boolean")
-            else:
-                out[name] = raw.astype("string").str.strip()
-        except (ValueError, TypeError) as exc:
-            raise AnalysisError(f"{origin}: column {col!r} ({name}): {exc}") from exc
-    if out["patient_id"].isna().any():
-        raise AnalysisError(f"{origin}: rows without a patient id")
-    if out["patient_id"].duplicated().any():
-        dup = out.loc[out["patient_id"].duplicated(), "patient_id"].iloc[0]
-        raise AnalysisError(f"{origin}: patient {dup} appears more than once")
+        if typ == "float64":
+            blank = raw.isna() | (raw.astype("string").str.strip() == "")
+            values = pd.to_numeric(raw.where(~blank), errors="coerce")
+            bad = ~blank & values.isna()
+            if bad.any():
+                raise AnalysisError(
+                    f"{origin}: {_rows(bad)}, column {col!r} ({name}): "
+                    f"{raw[bad].iloc[0]!r} is not a number"
+                )
+            out[name] = values.astype("float64")
+        elif typ == "boolean":
+            parsed: list[bool | None] = []
+            for i, v in zip(raw.index, raw, strict=True):
+                try:
+                    parsed.append(_as_bool(v))
+                except ValueError as exc:
+                    raise AnalysisError(
+                        f"{origin}: {_rows(raw.index == i)}, column {col!r} ({name}): {exc}"
+                    ) from exc
+            out[name] = pd.Series(parsed, index=raw.index, dtype="boolean")
+        else:
+            out[name] = raw.astype("string").str.strip()
+    missing_id = out["patient_id"].isna() | (out["patient_id"] == "")
+    if missing_id.any():
+        raise AnalysisError(f"{origin}: {_rows(missing_id)}: no patient id")
+    dup = out["patient_id"].duplicated(keep=False)
+    if dup.any():
+        first = out.loc[dup, "patient_id"].iloc[0]
+        raise AnalysisError(
+            f"{origin}: {_rows(out['patient_id'] == first)}: patient {first} appears more than once"
+        )
     if "has_index" in out and out["has_index"].isna().all():
         out["has_index"] = True  # a row in a study sheet is a treated patient
     # Derived variables given as columns are typed by what the study computes for them.
