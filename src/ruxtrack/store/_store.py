@@ -147,7 +147,7 @@ def open_store(url: str | os.PathLike[str] | None = None) -> Store:
 
 
 def _driver_hint(url: URL, exc: Exception) -> str:
-    if isinstance(exc, NoSuchModuleError | ImportError) and url.get_backend_name() == "postgresql":
+    if isinstance(exc, NoSuchModuleError | ImportError) and "psycopg" in url.drivername:
         return (
             "the PostgreSQL driver (psycopg 3) is not installed; install it with "
             "pip install 'ruxtrack[postgres]'"
