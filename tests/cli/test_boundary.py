@@ -136,3 +136,22 @@ def test_criteria_input_refuses_deep_and_non_utf8_json(tmp_path: Path) -> None:
     for path, reason in ((deep, "nests deeper than 64"), (latin, "not UTF-8"), (utf16, "UTF-16")):
         code, out = _run("criteria", "hscore", "--input", str(path))
         assert code == 1 and reason in out and "Traceback" not in out
+
+
+def test_staged_output_leaves_out_untouched_on_failure(tmp_path: Path) -> None:
+    from ruxtrack.cli._output import staged_output
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("old", encoding="utf-8")
+    with pytest.raises(RuntimeError), staged_output(out) as stage:
+        (stage / "keep.txt").write_text("new", encoding="utf-8")
+        (stage / "half.html").write_text("...", encoding="utf-8")
+        raise RuntimeError("fails late")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+    assert (out / "keep.txt").read_text(encoding="utf-8") == "old"
+    with staged_output(out) as stage:
+        (stage / "sub").mkdir()
+        (stage / "sub" / "a.csv").write_text("a", encoding="utf-8")
+    assert (out / "sub" / "a.csv").is_file() and (out / "keep.txt").is_file()
