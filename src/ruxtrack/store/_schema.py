@@ -9,7 +9,17 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-__all__ = ["RECORD_TABLES", "TABLES", "imports", "metadata", "patients"]
+__all__ = [
+    "RECORD_TABLES",
+    "TABLES",
+    "api_tokens",
+    "audit_head",
+    "audit_log",
+    "imports",
+    "metadata",
+    "patients",
+    "users",
+]
 
 metadata = sa.MetaData()
 
@@ -149,3 +159,58 @@ RECORD_TABLES: dict[str, sa.Table] = {
 }
 
 TABLES: dict[str, sa.Table] = {"patients": patients, **RECORD_TABLES}
+
+# -- accounts (ruxtrack.accounts; migration 0002) ---------------------------------------------
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("user_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(64), nullable=False, unique=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("password_hash", sa.Text, nullable=False),
+    sa.Column("disabled", sa.Boolean, nullable=False),
+    sa.Column("failed_logins", sa.Integer, nullable=False),
+    sa.Column("locked_until", sa.DateTime, comment="UTC"),
+    sa.Column("last_login", sa.DateTime, comment="UTC"),
+    sa.Column("created_at", sa.DateTime, nullable=False, comment="UTC"),
+)
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("token_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.user_id"), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True, comment="SHA-256"),
+    sa.Column("prefix", sa.String(16), nullable=False),
+    sa.Column("label", sa.Text),
+    sa.Column("created_at", sa.DateTime, nullable=False, comment="UTC"),
+    sa.Column("last_used", sa.DateTime, comment="UTC"),
+    sa.Column("revoked_at", sa.DateTime, comment="UTC"),
+)
+
+# -- audit trail (store/_audit.py; migration 0003) ---------------------------------------------
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("entry_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("at", sa.DateTime, nullable=False, comment="UTC"),
+    sa.Column("actor", sa.String(128), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("patient_id", sa.String(_PID)),
+    sa.Column("detail", sa.Text, comment="canonical JSON"),
+    sa.Column("reason", sa.Text),
+    sa.Column("client", sa.Text),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Index("ix_audit_log_patient", "patient_id"),
+)
+
+#: One row (id 1): how many entries the chain has and the hash of the last one. Deleting the
+#: newest entries therefore shows as a chain shorter than its head.
+audit_head = sa.Table(
+    "audit_head",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("entries", sa.Integer, nullable=False),
+    sa.Column("last_hash", sa.String(64), nullable=False),
+)

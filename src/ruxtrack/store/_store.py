@@ -39,6 +39,7 @@ from ruxtrack.sources import (
     write_folder,
 )
 from ruxtrack.sources._units import normalise_timelines
+from ruxtrack.store._audit import AuditBreak, append_audit, verify_audit_chain
 from ruxtrack.store._results import ImportSummary, PatientChange, PatientSummary, TableChange
 from ruxtrack.store._schema import RECORD_TABLES, TABLES, imports, patients
 from ruxtrack.timeline import Timeline, TimeRef
@@ -436,6 +437,35 @@ class Store:
             for table in reversed(RECORD_TABLES.values()):
                 conn.execute(table.delete().where(table.c.patient_id.in_(chunk)))
             conn.execute(patients.delete().where(patients.c.patient_id.in_(chunk)))
+
+    # -- audit --------------------------------------------------------------------------------
+    def audit(
+        self,
+        actor: str | None,
+        action: str,
+        patient_id: str | None = None,
+        detail: Mapping[str, Any] | None = None,
+        client: str | None = None,
+        *,
+        reason: str | None = None,
+    ) -> int:
+        """Append one entry to the hash-chained audit log (its own transaction); its id.
+
+        ``actor`` None means the operating-system user (``os:<login>``). ``action`` is a
+        stable code (docs/registry.md, "Audit trail"); ``detail`` is JSON-ready data (what
+        was read or written, before/after); ``client`` says from where (an IP address, "cli").
+        The store's own writes and reads audit themselves; faces call this for what happens
+        outside the store (a decision shown, a report downloaded).
+        """
+        with self._engine.begin() as conn:
+            return append_audit(
+                conn, actor=actor, action=action, patient_id=patient_id, detail=detail,
+                reason=reason, client=client,
+            )  # fmt: skip
+
+    def verify_audit(self, *, expect_head: str | None = None) -> AuditBreak | None:
+        """The first break in the audit chain, or None (see :func:`verify_audit_chain`)."""
+        return verify_audit_chain(self._engine, expect_head=expect_head)
 
     # -- reading ------------------------------------------------------------------------------
     def counts(self) -> dict[str, int]:
