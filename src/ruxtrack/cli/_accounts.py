@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ruxtrack.cli._errors import cli_errors, err_console
-from ruxtrack.cli._registry import DbOption, _store
+from ruxtrack.cli._registry import ActorOption, DbOption, _store
 
 __all__ = ["register"]
 
@@ -26,15 +26,6 @@ audit_app = typer.Typer(
     help="Check and export the hash-chained audit log.",
     no_args_is_help=True,
 )
-
-ActorOption = Annotated[
-    str | None,
-    typer.Option(
-        "--actor",
-        help="Who is acting, for the audit log (default: the operating-system user).",
-        show_default=False,
-    ),
-]
 
 #: Exit code of ``audit-log verify`` when the chain is broken (1 is any other error).
 EXIT_BROKEN = 3

@@ -1,8 +1,12 @@
 """The registry store: patients' timelines in SQL (SQLite by default, PostgreSQL).
 
-Open with :func:`open_store`; write only through :meth:`Store.import_timelines` (one
-transaction, all or nothing, idempotent per patient); read timelines back or let the cohort
-engine read the tables (docs/data-format.md, "The store's tables").
+Open with :func:`open_store`; write through :meth:`Store.import_timelines` (one transaction,
+all or nothing, idempotent per patient) or one record at a time (:meth:`Store.edit_record`,
+:meth:`Store.add_record`, :meth:`Store.delete_record`). Nothing is overwritten: superseded
+versions stay in history tables, and :meth:`Store.timeline` reads a record as it stood at a
+past time. Every read and write of a patient record goes into a hash-chained audit log
+(:func:`verify_audit_chain`). The cohort engine reads the current rows (the record tables;
+docs/data-format.md, "The store's tables"; docs/registry.md, "Versions" and "Audit trail").
 """
 
 from ruxtrack.store._audit import (
@@ -17,6 +21,7 @@ from ruxtrack.store._audit import (
 )
 from ruxtrack.store._audit_export import AuditFormat, audit_event_fhir, write_audit
 from ruxtrack.store._course import CourseDay, CourseEntry, course
+from ruxtrack.store._edit import StoredRecord, TimelineRecord
 from ruxtrack.store._results import ImportSummary, PatientChange, PatientSummary, TableChange
 from ruxtrack.store._store import (
     ENV_URL,
@@ -26,9 +31,11 @@ from ruxtrack.store._store import (
     default_url,
     open_store,
 )
+from ruxtrack.store._versions import RECORD_KINDS, RecordKind, RecordVersion
 
 __all__ = [
     "ENV_URL",
+    "RECORD_KINDS",
     "AuditBreak",
     "AuditEntry",
     "AuditFormat",
@@ -40,8 +47,12 @@ __all__ = [
     "PatientNotFoundError",
     "PatientSummary",
     "Progress",
+    "RecordKind",
+    "RecordVersion",
     "Store",
+    "StoredRecord",
     "TableChange",
+    "TimelineRecord",
     "append_audit",
     "audit_entries",
     "audit_event_fhir",

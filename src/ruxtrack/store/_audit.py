@@ -17,7 +17,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -33,7 +33,9 @@ __all__ = [
     "AuditBreak",
     "AuditEntry",
     "AuditHead",
+    "AuditRecord",
     "append_audit",
+    "append_audit_many",
     "audit_entries",
     "audit_head_of",
     "default_actor",
@@ -154,6 +156,16 @@ def entry_hash(
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+@dataclass(frozen=True)
+class AuditRecord:
+    """What one audit entry says (the who, when and chain fields are added on append)."""
+
+    action: str
+    patient_id: str | None = None
+    detail: Mapping[str, Any] | None = None
+    reason: str | None = None
+
+
 def append_audit(
     conn: Connection,
     *,
@@ -165,13 +177,30 @@ def append_audit(
     client: str | None = None,
     at: datetime | None = None,
 ) -> int:
-    """Append one entry inside the caller's transaction; returns its id.
+    """Append one entry inside the caller's transaction; returns its id."""
+    record = AuditRecord(action, patient_id, detail, reason)
+    return append_audit_many(conn, [record], actor=actor, client=client, at=at)
+
+
+def append_audit_many(
+    conn: Connection,
+    records: Sequence[AuditRecord],
+    *,
+    actor: str | None,
+    client: str | None = None,
+    at: datetime | None = None,
+) -> int:
+    """Append entries (one actor, one instant) inside the caller's transaction; the last id.
 
     The head row is updated first, which takes the write lock (SQLite) or the row lock
     (PostgreSQL), so concurrent appends are serialised and the chain stays linear.
     """
+    if not records:
+        return 0
     bumped = conn.execute(
-        audit_head.update().where(audit_head.c.id == 1).values(entries=audit_head.c.entries + 1)
+        audit_head.update()
+        .where(audit_head.c.id == 1)
+        .values(entries=audit_head.c.entries + len(records))
     )
     if bumped.rowcount != 1:
         raise StoreError(
@@ -181,18 +210,24 @@ def append_audit(
     entries, prev = conn.execute(
         sa.select(audit_head.c.entries, audit_head.c.last_hash).where(audit_head.c.id == 1)
     ).one()
-    entry_id = int(entries)
+    entry_id = int(entries) - len(records)
     when = (at or utc_now()).replace(tzinfo=None)
     who = actor or default_actor()
-    text = _canonical(detail)
-    digest = entry_hash(entry_id, when, who, action, patient_id, text, reason, client, prev)
-    conn.execute(
-        audit_log.insert().values(
-            entry_id=entry_id, at=when, actor=who, action=action, patient_id=patient_id,
-            detail=text, reason=reason, client=client, prev_hash=prev, hash=digest,
-        )
-    )  # fmt: skip
-    conn.execute(audit_head.update().where(audit_head.c.id == 1).values(last_hash=digest))
+    rows = []
+    for rec in records:
+        entry_id += 1
+        text = _canonical(rec.detail)
+        digest = entry_hash(entry_id, when, who, rec.action, rec.patient_id, text, rec.reason,
+                            client, prev)  # fmt: skip
+        rows.append({
+            "entry_id": entry_id, "at": when, "actor": who, "action": rec.action,
+            "patient_id": rec.patient_id, "detail": text, "reason": rec.reason,
+            "client": client, "prev_hash": prev, "hash": digest,
+        })  # fmt: skip
+        prev = digest
+    for i in range(0, len(rows), 5000):
+        conn.execute(audit_log.insert(), rows[i : i + 5000])
+    conn.execute(audit_head.update().where(audit_head.c.id == 1).values(last_hash=prev))
     return entry_id
 
 

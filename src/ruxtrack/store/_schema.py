@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 __all__ = [
+    "HISTORY",
+    "HISTORY_COLUMNS",
     "RECORD_TABLES",
     "TABLES",
     "api_tokens",
@@ -34,6 +36,11 @@ def _pid() -> sa.Column[str]:
 
 def _seq() -> sa.Column[int]:
     return sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False)
+
+
+def _recorded_at() -> sa.Column[object]:
+    # When this version of the row became current (UTC); NULL for rows older than versioning.
+    return sa.Column("recorded_at", sa.DateTime, comment="UTC")
 
 
 imports = sa.Table(
@@ -62,6 +69,7 @@ patients = sa.Table(
     sa.Column("time_basis", sa.String(16), nullable=False),
     sa.Column("content_hash", sa.String(64), nullable=False),
     sa.Column("import_id", sa.Integer, sa.ForeignKey("imports.import_id"), nullable=False),
+    _recorded_at(),
 )
 
 events = sa.Table(
@@ -80,6 +88,7 @@ events = sa.Table(
     sa.Column("conditioning_intensity", sa.Text),
     sa.Column("gvhd_prophylaxis", sa.Text),
     sa.Column("provenance", sa.Text),
+    _recorded_at(),
     sa.UniqueConstraint("patient_id", "event", "occurrence", name="uq_events_key"),
 )
 
@@ -97,6 +106,7 @@ observations = sa.Table(
     sa.Column("source_value", sa.Double),
     sa.Column("source_unit", sa.String(64)),
     sa.Column("provenance", sa.Text),
+    _recorded_at(),
     sa.Index("ix_observations_code_t", "code", "t"),
 )
 
@@ -117,6 +127,7 @@ drugs = sa.Table(
     sa.Column("t_end", sa.DateTime),
     sa.Column("reason", sa.Text),
     sa.Column("provenance", sa.Text),
+    _recorded_at(),
     sa.Index("ix_drugs_drug", "drug"),
 )
 
@@ -133,6 +144,7 @@ support = sa.Table(
     sa.Column("fio2", sa.Double),
     sa.Column("flow_l_min", sa.Double),
     sa.Column("provenance", sa.Text),
+    _recorded_at(),
 )
 
 assessments = sa.Table(
@@ -146,6 +158,7 @@ assessments = sa.Table(
     sa.Column("value", sa.Text, nullable=False),
     sa.Column("code", sa.String(64)),
     sa.Column("provenance", sa.Text),
+    _recorded_at(),
     sa.Index("ix_assessments_kind", "kind"),
 )
 
@@ -159,6 +172,38 @@ RECORD_TABLES: dict[str, sa.Table] = {
 }
 
 TABLES: dict[str, sa.Table] = {"patients": patients, **RECORD_TABLES}
+
+# -- versions (store/_versions.py; migration 0004) ---------------------------------------------
+#: Columns a history row adds to the columns of its table.
+HISTORY_COLUMNS = ("version_id", "superseded_at", "change", "change_reason", "changed_by",
+                   "change_import_id")  # fmt: skip
+
+
+def _history_table(table: sa.Table) -> sa.Table:
+    """``<table>_history``: earlier versions of its rows, with when and why they were superseded.
+
+    A row here was current from its ``recorded_at`` until ``superseded_at``.
+    """
+    copied = [
+        sa.Column(c.name, c.type, nullable=c.nullable and not c.primary_key, comment=c.comment)
+        for c in table.columns
+    ]
+    return sa.Table(
+        f"{table.name}_history",
+        metadata,
+        sa.Column("version_id", sa.Integer, primary_key=True, autoincrement=True),
+        *copied,
+        sa.Column("superseded_at", sa.DateTime, nullable=False, comment="UTC"),
+        sa.Column("change", sa.String(16), nullable=False, comment="edited, replaced, deleted"),
+        sa.Column("change_reason", sa.Text),
+        sa.Column("changed_by", sa.String(128), nullable=False),
+        sa.Column("change_import_id", sa.Integer),
+        sa.Index(f"ix_{table.name}_history_pid", "patient_id", "superseded_at"),
+    )
+
+
+#: The history table of each versioned table (patients and the five record tables).
+HISTORY: dict[str, sa.Table] = {name: _history_table(t) for name, t in TABLES.items()}
 
 # -- accounts (ruxtrack.accounts; migration 0002) ---------------------------------------------
 users = sa.Table(
