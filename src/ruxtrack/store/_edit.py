@@ -185,6 +185,8 @@ def change_record(
         try:
             new_tl, kind_seqs, new_seq = _apply(tl, seqs[k], k, op, seq, changes, record)
             (new_tl,) = normalise_timelines([new_tl])
+            if k == "observations" and op != "delete":
+                new_tl = _keep_received(new_tl, kind_seqs.index(new_seq))
             new_rows = resolved_rows(new_tl)
         except (ValidationError, TimelineError, ValueError) as exc:
             if isinstance(exc, ImportValidationError):
@@ -213,6 +215,16 @@ def change_record(
         gone = _timeline(old)
         return StoredRecord(k, new_seq, getattr(gone, k)[seqs_index(old[k], new_seq)], now)
     return StoredRecord(k, new_seq, getattr(new_tl, k)[kind_seqs.index(new_seq)], now)
+
+
+def _keep_received(tl: Timeline, i: int) -> Timeline:
+    """Record what was entered as the source value, as the file reader does for every row."""
+    o = tl.observations[i]
+    if o.source_value is not None:
+        return tl
+    obs = list(tl.observations)
+    obs[i] = o.model_copy(update={"source_value": o.value, "source_unit": o.unit})
+    return tl.model_copy(update={"observations": tuple(obs)})
 
 
 def seqs_index(rows: Sequence[Row], seq: int) -> int:
