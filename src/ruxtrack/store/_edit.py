@@ -8,7 +8,7 @@ implausible values refused); the rows that differ are then written as new versio
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -114,6 +114,16 @@ def _problem(pid: str, kind: str, seq: int | None, exc: Exception) -> ImportVali
     return ImportValidationError([ImportProblem(where, seq, kind, None, str(exc))])
 
 
+def _renumber(exc: ImportValidationError, pid: str, seqs: list[int]) -> ImportValidationError:
+    """Name the record by its id (seq) rather than its position in the rebuilt timeline."""
+    return ImportValidationError(
+        [
+            replace(p, file=f"patient {pid}", row=seqs[p.row - 1] if p.row else None)
+            for p in exc.problems
+        ]
+    )
+
+
 def _apply(
     tl: Timeline,
     seqs: list[int],
@@ -188,9 +198,9 @@ def change_record(
             if k == "observations" and op != "delete":
                 new_tl = _keep_received(new_tl, kind_seqs.index(new_seq))
             new_rows = resolved_rows(new_tl)
+        except ImportValidationError as exc:
+            raise _renumber(exc, pid, kind_seqs) from exc
         except (ValidationError, TimelineError, ValueError) as exc:
-            if isinstance(exc, ImportValidationError):
-                raise
             raise _problem(pid, k, seq, exc) from exc
         seqs[k] = kind_seqs
         for name in RECORD_KINDS:
