@@ -42,6 +42,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "studies": ("ruxtrack.cli._cohort", "List and show the shipped study definitions."),
     "report": ("ruxtrack.cli._cohort", "Run a study and write its tables and figures."),
     "evidence": ("ruxtrack.cli._evidence", "Evidence synthesis: meta-analysis, PRISMA."),
+    "users": ("ruxtrack.cli._accounts", "Manage user accounts, roles and API tokens."),
+    "audit-log": ("ruxtrack.cli._accounts", "Verify or export the tamper-evident audit log."),
 }
 
 #: Set RUXTRACK_DEBUG=1 to see the traceback of an unexpected error.
