@@ -160,10 +160,10 @@ def export_command(
         with _store(db) as store, cli_errors():
             from ruxtrack.sources.fhir import write_fhir
 
-            files, skipped = write_fhir(store.timelines(), directory)
+            bundles, skipped = write_fhir(store.timelines(), directory)
             for reason in skipped:
                 console.print(f"skipped: {reason}", markup=False)
-            console.print(f"exported {len(files)} FHIR Bundles to {directory}", markup=False)
+            console.print(f"exported {len(bundles)} FHIR Bundles to {directory}", markup=False)
         return
     with _store(db) as store, cli_errors():
         counts = store.counts()
