@@ -100,11 +100,9 @@ def _import_into(store: Store, path: Path, title: str, fmt: str = "folder") -> N
         try:
             with err_console.status(f"validating {path}", spinner="dots"):
                 if fmt == "fhir":
-                    from ruxtrack.sources.fhir import read_fhir
+                    from ruxtrack.sources import read_source
 
-                    summary = store.import_timelines(
-                        read_fhir(path), source=str(path), progress=step
-                    )
+                    summary = store.import_source(read_source(path, "fhir"), progress=step)
                 else:
                     summary = store.import_folder(path, progress=step)
         except ImportValidationError as exc:

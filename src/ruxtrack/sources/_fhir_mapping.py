@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from functools import cache
 from typing import Any
 
@@ -111,8 +110,6 @@ class Limits(BaseModel):
     max_resources: int = Field(gt=0)
     max_depth: int = Field(gt=0)
     max_string: int = Field(gt=0)
-    earliest_date: date
-    future_days: int = Field(ge=0)
     source: SourceRef
 
 

@@ -22,6 +22,7 @@ from ruxtrack.errors import ImportProblem
 from ruxtrack.sources._fhir_mapping import FhirMapping, load_fhir_mapping
 from ruxtrack.sources._load import RawTable
 from ruxtrack.sources._problems import Problems
+from ruxtrack.sources._result import Locator, RecordRef, Where
 from ruxtrack.sources._rows import format_number
 from ruxtrack.sources._spec import FILES
 from ruxtrack.sources._validate import build_timelines
@@ -75,9 +76,12 @@ class Located:
         return f"{self.label}, {self.name}" if self.label else self.name
 
     def problem(self, path: str | None, value: Any, reason: str) -> ImportProblem:
-        shown = None if value is None else str(value)[:200]
-        full = None if path is None else f"{self.rtype}.{path}" if path else self.rtype
-        return ImportProblem(self.where(), self.row, full, shown, reason)
+        shown = None if value is None else str(value)
+        element = None if path is None else path or None
+        return ImportProblem.at(
+            self.label or "FHIR input", reason, value=shown, row=self.row,
+            resource=self.name, element=element,
+        )  # fmt: skip
 
 
 # -- small readers of FHIR JSON ----------------------------------------------------------------
@@ -127,12 +131,12 @@ class _When:
     instant: datetime
 
 
-def read_time(value: Any, mapping: FhirMapping, today: date) -> _When | str:
+def read_time(value: Any) -> _When | str:
     """A FHIR date or dateTime -> canonical time text; a reason string when refused.
 
     The wall-clock time is kept and the UTC offset dropped (ruxtrack keeps local clinical
-    times); partial dates (year, year-month) are refused; dates outside the window of
-    knowledge/fhir.yaml ``limits`` are refused.
+    times); partial dates (year, year-month) are refused. The date window is checked for every
+    import by :func:`ruxtrack.sources.check_timelines`.
     """
     if not isinstance(value, str):
         return "a date or dateTime must be a string"
@@ -156,11 +160,6 @@ def read_time(value: Any, mapping: FhirMapping, today: date) -> _When | str:
             text = f"{d}T{clock}"
     except ValueError:
         return f'"{value}" is not a valid calendar date or time'
-    lim = mapping.limits
-    if day < lim.earliest_date:
-        return f"{d} is before {lim.earliest_date.isoformat()}, the earliest date read"
-    if day > today + timedelta(days=lim.future_days):
-        return f"{d} is in the future (after {today.isoformat()})"
     return _When(text, instant)
 
 
@@ -199,6 +198,29 @@ class _Tables:
             out[name] = RawTable(name, spec, frame, pd.Series(range(1, len(rows) + 1)))
         return out
 
+    def locator(self) -> Locator:
+        """RecordRef (patient, kind, index in the timeline, field) -> the resource element."""
+        index: dict[tuple[str, str, int | None], _RowSource] = {}
+        for table, rows in self.cells.items():
+            counts: dict[str, int] = defaultdict(int)
+            for row, src in zip(rows, self.sources[table], strict=True):
+                pid = row["patient_id"]
+                if table == "patients":
+                    index[(pid, table, None)] = src
+                else:
+                    index[(pid, table, counts[pid])] = src
+                    counts[pid] += 1
+
+        def locate(ref: RecordRef) -> Where:
+            src = index.get((ref.patient_id, ref.kind, ref.index))
+            if src is None:
+                return Where(f"patient {ref.patient_id}", None, (), ref.field)
+            path = src.paths.get(ref.field or "", src.paths.get("*", ""))
+            p = src.loc.problem(path, None, "")
+            return Where(p.file, p.row, p.location)
+
+        return locate
+
     def locate(self, p: ImportProblem) -> ImportProblem:
         srcs = self.sources.get(p.file)
         if srcs is None or p.row is None or not 1 <= p.row <= len(srcs):
@@ -234,10 +256,9 @@ class _PatientData:
 
 
 class _Reader:
-    def __init__(self, mapping: FhirMapping, unmapped: Unmapped, today: date) -> None:
+    def __init__(self, mapping: FhirMapping, unmapped: Unmapped) -> None:
         self.m = mapping
         self.unmapped = unmapped
-        self.today = today
         self.problems: list[ImportProblem] = []
         self.tables = _Tables()
         self.patients: dict[str, _PatientData] = {}
@@ -273,7 +294,7 @@ class _Reader:
         self.problems.append(loc.problem(path, value, reason))
 
     def time(self, loc: Located, path: str, value: Any) -> _When | None:
-        t = read_time(value, self.m, self.today)
+        t = read_time(value)
         if isinstance(t, str):
             self.fail(loc, path, value, t)
             return None
@@ -1178,14 +1199,15 @@ def resources_to_timelines(
     items: Iterable[Located],
     *,
     unmapped: Unmapped = "problem",
-    today: date | None = None,
     mapping: FhirMapping | None = None,
-) -> tuple[list[Timeline], list[ImportProblem]]:
-    """Map structurally valid FHIR resources to timelines (all problems, no partial result).
+) -> tuple[list[Timeline], list[ImportProblem], Locator]:
+    """Map structurally valid FHIR resources to timelines through the one validation layer.
 
-    Returns the timelines (empty when there is any problem) and the problems.
+    Returns the timelines (empty when there is any problem), the problems, and the locator
+    that maps a record of a returned timeline back to its resource and element (for the
+    shared checks of :func:`ruxtrack.sources.source_result`).
     """
-    reader = _Reader(mapping or load_fhir_mapping(), unmapped, today or date.today())
+    reader = _Reader(mapping or load_fhir_mapping(), unmapped)
     located = list(items)
     reader.index(located)
     for loc in located:
@@ -1200,4 +1222,4 @@ def resources_to_timelines(
     has_rows = len(tables["patients"]) > 0
     timelines = build_timelines(tables, problems) if has_rows else []
     found = [*reader.problems, *(reader.tables.locate(p) for p in problems.sorted())]
-    return ([] if found else timelines), found
+    return ([] if found else timelines), found, reader.tables.locator()

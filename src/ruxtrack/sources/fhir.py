@@ -19,23 +19,20 @@ knowledge/fhir.yaml; Device/DeviceUseStatement for respiratory support.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
-from ruxtrack.errors import ImportProblem, ImportValidationError
+from ruxtrack.errors import ImportProblem
 from ruxtrack.sources._fhir_files import check_resources, documents_to_resources, load_path
 from ruxtrack.sources._fhir_mapping import FhirMapping, load_fhir_mapping
 from ruxtrack.sources._fhir_read import Located, Unmapped, resources_to_timelines
 from ruxtrack.sources._fhir_write import bundle_from_timeline, write_fhir
-from ruxtrack.timeline import Timeline
+from ruxtrack.sources._result import SourceResult, check_input_file, source_result
 
 __all__ = [
     "FhirMapping",
     "SourceResult",
     "bundle_from_timeline",
-    "load_fhir",
     "load_fhir_mapping",
     "read_fhir",
     "timeline_from_fhir",
@@ -44,37 +41,19 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class SourceResult:
-    """What a source reader returns: timelines, or the problems that stopped them."""
-
-    timelines: list[Timeline] = field(default_factory=list)
-    problems: list[ImportProblem] = field(default_factory=list)
-
-    def raise_if_problems(self) -> list[Timeline]:
-        """The timelines, or :class:`ImportValidationError` listing every problem."""
-        if self.problems:
-            raise ImportValidationError(self.problems)
-        return self.timelines
-
-
 def _run(
-    items: list[Located], problems: list[ImportProblem], unmapped: Unmapped,
-    today: date | None, mapping: FhirMapping,
+    source: str, items: list[Located], problems: list[ImportProblem], unmapped: Unmapped,
+    mapping: FhirMapping,
 ) -> SourceResult:  # fmt: skip
     problems = [*problems, *check_resources(items, mapping)]
     if problems:
-        return SourceResult([], problems)
-    timelines, found = resources_to_timelines(
-        items, unmapped=unmapped, today=today, mapping=mapping
-    )
-    return SourceResult([] if found else timelines, found)
+        return SourceResult([], problems, source)
+    timelines, found, locate = resources_to_timelines(items, unmapped=unmapped, mapping=mapping)
+    return source_result(source, timelines, found, locate=locate)
 
 
-def load_fhir(
-    path: str | Path, *, unmapped: Unmapped = "problem", today: date | None = None
-) -> SourceResult:
-    """Read a Bundle/resource JSON file, an NDJSON file, or a folder of them.
+def read_fhir(path: str | Path, *, unmapped: Unmapped = "problem") -> SourceResult:
+    """Read a Bundle/resource JSON file, an NDJSON file, or a folder of them (a source reader).
 
     Parameters
     ----------
@@ -85,51 +64,46 @@ def load_fhir(
     unmapped
         ``"problem"`` (default): a resource of a type the mapping does not cover is a problem;
         ``"skip"``: it is left out.
-    today
-        The date against which future dates are refused (default: today).
 
     Returns
     -------
     SourceResult
-        Timelines (one per Patient) and no problems, or no timelines and every problem.
-    """
-    mapping = load_fhir_mapping()
-    items, problems = load_path(Path(path), mapping)
-    return _run(items, problems, unmapped, today, mapping)
-
-
-def read_fhir(path: str | Path, *, unmapped: Unmapped = "problem") -> list[Timeline]:
-    """:func:`load_fhir`, raising :class:`ImportValidationError` listing every problem.
+        Timelines (one per Patient) and no problems, or no timelines and every problem, each
+        located by file, NDJSON line, resource type/id and element path.
 
     Examples
     --------
-    >>> from ruxtrack.sources.fhir import read_fhir
-    >>> [tl.patient.patient_id for tl in read_fhir("tests/data/fhir/covid-day3-platelets45.json")]
-    ... # doctest: +SKIP
-    ['COVID-DAY3']
+    >>> res = read_fhir("tests/data/fhir/covid-day3-platelets45.json")
+    >>> res.problems, [tl.patient.patient_id for tl in res.timelines]
+    ([], ['covid-day3'])
     """
-    return load_fhir(path, unmapped=unmapped).raise_if_problems()
+    mapping = load_fhir_mapping()
+    shown = str(path)
+    bad = check_input_file(Path(path), folder=Path(path).is_dir())
+    if bad is not None:
+        return SourceResult([], [bad], shown)
+    items, problems = load_path(Path(path), mapping)
+    return _run(shown, items, problems, unmapped, mapping)
 
 
 def timelines_from_fhir(
     resources: Iterable[Mapping[str, Any]],
     *,
     unmapped: Unmapped = "skip",
-    today: date | None = None,
-    label: str = "",
+    source: str = "FHIR resources",
 ) -> SourceResult:
     """FHIR resource dicts (and/or Bundles) -> timelines, one per Patient, plus problems."""
     mapping = load_fhir_mapping()
     problems: list[ImportProblem] = []
-    items = documents_to_resources(list(resources), label, mapping, problems)
-    return _run(items, problems, unmapped, today, mapping)
+    items = documents_to_resources(list(resources), "", mapping, problems)
+    return _run(source, items, problems, unmapped, mapping)
 
 
 def timeline_from_fhir(
     resources: Iterable[Mapping[str, Any]],
     *,
     unmapped: Unmapped = "skip",
-    today: date | None = None,
+    source: str = "CDS Hooks prefetch",
 ) -> SourceResult:
     """One patient's FHIR resources (e.g. a CDS Hooks prefetch) -> one timeline plus problems.
 
@@ -150,11 +124,9 @@ def timeline_from_fhir(
     >>> res.problems, res.timelines[0].patient.patient_id
     ([], 'p1')
     """
-    result = timelines_from_fhir(resources, unmapped=unmapped, today=today)
+    result = timelines_from_fhir(resources, unmapped=unmapped, source=source)
     if not result.problems and len(result.timelines) != 1:
         n = len(result.timelines)
-        return SourceResult([], [ImportProblem(
-            "FHIR input", None, "Patient", None,
-            f"{n} patients in the input; one patient's resources are expected",
-        )])  # fmt: skip
+        reason = f"{n} patients in the input; one patient's resources are expected"
+        return SourceResult([], [ImportProblem.at(source, reason, resource="Patient")], source)
     return result
