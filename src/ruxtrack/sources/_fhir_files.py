@@ -144,32 +144,44 @@ def documents_to_resources(
     """Resources of parsed JSON documents (a resource or a Bundle each), structure-checked."""
     out: list[Located] = []
     for doc in docs:
-        issues = _structure(doc, mapping)
-        if issues:
-            problems.extend(_problem(label, row, why, where or None) for where, why in issues)
-            continue
         if not isinstance(doc, Mapping):
             problems.append(_problem(label, row, "a FHIR resource is a JSON object"))
             continue
         if doc.get("resourceType") != "Bundle":
-            out.append(Located(doc, label, row))
+            loc = Located(doc, label, row)
+            issues = [loc.problem(p, None, why) for p, why in _structure(doc, mapping)]
+            problems.extend(issues)
+            if not issues:
+                out.append(loc)
             continue
         entries = doc.get("entry", [])
+        shell = {k: v for k, v in doc.items() if k != "entry"}
+        found = _structure(shell, mapping)
         if not isinstance(entries, list):
-            problems.append(_problem(label, row, "must be a list", "Bundle.entry"))
-            continue
+            found.append(("entry", "must be a list"))
+            entries = []
+        problems.extend(_problem(label, row, why, f"Bundle.{p}" if p else "Bundle")
+                        for p, why in found)  # fmt: skip
         for i, entry in enumerate(entries):
+            where = f"Bundle.entry[{i}]"
             res = entry.get("resource") if isinstance(entry, Mapping) else None
             if not isinstance(res, Mapping):
                 problems.append(_problem(label, row, "missing: an entry needs a resource",
-                                         f"Bundle.entry[{i}].resource"))  # fmt: skip
+                                         f"{where}.resource"))  # fmt: skip
                 continue
             if res.get("resourceType") == "Bundle":
                 problems.append(_problem(label, row, "nested Bundles are not read",
-                                         f"Bundle.entry[{i}].resource"))  # fmt: skip
+                                         f"{where}.resource"))  # fmt: skip
                 continue
+            rest = {k: v for k, v in entry.items() if k != "resource"}
+            bad = [_problem(label, row, why, f"{where}.{p}") for p, why in
+                   _structure(rest, mapping)] if rest else []  # fmt: skip
             full = entry.get("fullUrl")
-            out.append(Located(res, label, row, full if isinstance(full, str) else None))
+            loc = Located(res, label, row, full if isinstance(full, str) else None)
+            bad += [loc.problem(p, None, why) for p, why in _structure(res, mapping)]
+            problems.extend(bad)
+            if not bad:
+                out.append(loc)
     return out
 
 
@@ -181,7 +193,8 @@ def _structure(doc: Any, mapping: FhirMapping) -> list[tuple[str, str]]:
     while stack and len(issues) < 20:
         obj, path, depth = stack.pop()
         if depth > lim.max_depth:
-            issues.append((path, f"nested deeper than {lim.max_depth} levels"))
+            shown = path if len(path) <= 120 else path[:120] + "..."
+            issues.append((shown, f"nested deeper than {lim.max_depth} levels"))
             break
         if obj is None:
             issues.append((path, "null is not allowed in FHIR JSON: leave the element out"))

@@ -312,7 +312,7 @@ class _Reader:
             return False
         allowed = ", ".join((*rule.use, *rule.skip))
         self.fail(
-            loc, path, value, f"not a {loc.rtype} status of FHIR R4; expected one of {allowed}"
+            loc, path, value, f"not a {loc.rtype}.status code of FHIR R4; expected one of {allowed}"
         )
         return None
 
@@ -473,8 +473,10 @@ class _Reader:
 
     def _r_Observation(self, loc: Located) -> None:
         ok = self.status_ok(loc)
+        if not ok:
+            return
         pat = self.patient_of(loc)
-        if not ok or pat is None:
+        if pat is None:
             return
         res = loc.resource
         when, tpath = self._effective(loc)
@@ -662,8 +664,10 @@ class _Reader:
         ok = self.status_ok(loc, "clinicalStatus")
         if ok:
             ok = self._verification(loc)
+        if not ok:
+            return
         pat = self.patient_of(loc)
-        if not ok or pat is None:
+        if pat is None:
             return
         res = loc.resource
         codings = _codings(res.get("code"))
@@ -730,8 +734,10 @@ class _Reader:
 
     def _r_Procedure(self, loc: Located) -> None:
         ok = self.status_ok(loc)
+        if not ok:
+            return
         pat = self.patient_of(loc)
-        if not ok or pat is None:
+        if pat is None:
             return
         res = loc.resource
         start_path = (
@@ -935,8 +941,10 @@ class _Reader:
 
     def _r_MedicationRequest(self, loc: Located) -> None:
         ok = self.status_ok(loc)
+        if not ok:
+            return
         pat = self.patient_of(loc)
-        if not ok or pat is None:
+        if pat is None:
             return
         res = loc.resource
         named = self._drug_name(loc)
@@ -974,8 +982,10 @@ class _Reader:
 
     def _r_MedicationStatement(self, loc: Located) -> None:
         ok = self.status_ok(loc)
+        if not ok:
+            return
         pat = self.patient_of(loc)
-        if not ok or pat is None:
+        if pat is None:
             return
         res = loc.resource
         named = self._drug_name(loc)
@@ -1011,8 +1021,10 @@ class _Reader:
 
     def _r_MedicationAdministration(self, loc: Located) -> None:
         ok = self.status_ok(loc)
+        if not ok:
+            return
         pat = self.patient_of(loc)
-        if not ok or pat is None:
+        if pat is None:
             return
         res = loc.resource
         named = self._drug_name(loc)

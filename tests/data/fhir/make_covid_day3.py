@@ -102,12 +102,25 @@ def build() -> dict[str, Any]:
             })  # fmt: skip
     when = "2021-03-03T06:00:00-03:00"
     resources += [
-        lab("plt-d3", "777-3", "Platelets [#/volume] in Blood by Automated count", when, 45,
-            "10*9/L"),
-        lab("anc-d3", "751-8", "Neutrophils [#/volume] in Blood by Automated count", when, 2.1,
-            "10*9/L"),
-        lab("creat-d3", "2160-0", "Creatinine [Mass/volume] in Serum or Plasma", when, 0.9,
-            "mg/dL"),
+        lab(
+            "plt-d3",
+            "777-3",
+            "Platelets [#/volume] in Blood by Automated count",
+            when,
+            45,
+            "10*9/L",
+        ),
+        lab(
+            "anc-d3",
+            "751-8",
+            "Neutrophils [#/volume] in Blood by Automated count",
+            when,
+            2.1,
+            "10*9/L",
+        ),
+        lab(
+            "creat-d3", "2160-0", "Creatinine [Mass/volume] in Serum or Plasma", when, 0.9, "mg/dL"
+        ),
     ]
     return {
         "resourceType": "Bundle", "id": "covid-day3-platelets45", "type": "collection",
