@@ -43,7 +43,6 @@ _FHIR_DATE = re.compile(
     r"(?:T(?P<time>\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)(?P<tz>Z|[+-]\d{2}:\d{2})?)?$"
 )
 _SLUG = re.compile(r"[^a-z0-9]+")
-_RUX = "ruxolitinib"
 #: administrations per calendar day -> frequency of the aggregated exposure
 _PER_DAY = {1: "QD", 2: "BID", 3: "TID", 4: "QID"}
 
@@ -1123,8 +1122,7 @@ class _Reader:
         by_drug: dict[str, dict[str, list[_Drug]]] = defaultdict(lambda: defaultdict(list))
         for d in pat.drugs:
             by_drug[d.cells["drug"]][d.source].append(d)
-        first_rux: tuple[Located, datetime] | None = None
-        for name, kinds in by_drug.items():
+        for kinds in by_drug.values():
             # what was given beats what was stated beats what was ordered (docs/fhir.md)
             if kinds.get("administration"):
                 rows = self._aggregate(kinds["administration"])
@@ -1132,25 +1130,6 @@ class _Reader:
                 rows = kinds.get("statement") or kinds.get("request") or []
             for d in rows:
                 self.tables.add("drugs", d.loc, d.cells, d.paths)
-                if name == _RUX and d.instant is not None:
-                    if first_rux is None or d.instant < first_rux[1]:
-                        first_rux = (d.loc, d.instant)
-        has_start = any(c.get("event") == "rux_start" for _, c, _, _ in pat.events)
-        if first_rux is not None and not has_start:
-            loc, instant = first_rux
-            text = (
-                instant.isoformat(timespec="seconds")
-                if instant.time()
-                else instant.date().isoformat()
-            )
-            pat.events.append(
-                (
-                    loc,
-                    {"event": "rux_start", "time": text},
-                    {"time": "effective[x]", "*": ""},
-                    instant,
-                )
-            )
 
     def _aggregate(self, admins: list[_Drug]) -> list[_Drug]:
         """Administrations -> one exposure per run of days with the same dose and count."""
