@@ -32,6 +32,8 @@ class DrugCodes(BaseModel):
     display: str | None = None
     rxnorm_source: SourceRef | None = None
     atc_source: SourceRef | None = None
+    read_rxnorm: tuple[str, ...] = ()
+    read_rxnorm_source: SourceRef | None = None
     note: str | None = None
 
 
@@ -66,6 +68,7 @@ class ConditionMap(BaseModel):
 
 class EventProcedure(_Code):
     event: str
+    read_only: bool = False
 
 
 class SupportProcedure(_Code):

@@ -273,6 +273,8 @@ class _Reader:
                 self.drug_by_code[(s["rxnorm"], d.rxnorm)] = d.drug
             if d.atc:
                 self.drug_by_code[(s["atc"], d.atc)] = d.drug
+            for code in d.read_rxnorm:
+                self.drug_by_code[(s["rxnorm"], code)] = d.drug
         self.condition_by_code = {
             (mapping.system(c.system), c.code): cond.name
             for cond in mapping.conditions

@@ -43,7 +43,7 @@ class _Writer:
         self.gts = {f.frequency: f for f in mapping.frequencies}
         self.routes = {r.route: r for r in mapping.routes}
         self.conditions = {c.name: c for c in mapping.conditions if c.codes}
-        self.event_proc = {p.event: p for p in mapping.procedures.events}
+        self.event_proc = {p.event: p for p in mapping.procedures.events if not p.read_only}
         self.support_proc = {p.mode: p for p in mapping.procedures.support}
 
     def uuid(self, kind: str, i: int) -> str:
