@@ -41,12 +41,15 @@ def tables() -> str:
         "",
         "### Drugs (RxNorm, ATC)",
         "",
-        "| timeline drug | RxNorm | source | ATC | source |",
-        "|---|---|---|---|---|",
+        "| timeline drug | RxNorm | source | ATC | source | RxNorm also read |",
+        "|---|---|---|---|---|---|",
     ]
     for d in m.drugs:
+        also = ", ".join(d.read_rxnorm)
+        if also:
+            also += f" ({_src(d.read_rxnorm_source)})"
         out.append(f"| `{d.drug}` | {d.rxnorm or ''} | {_src(d.rxnorm_source)} | "
-                   f"{d.atc or ''} | {_src(d.atc_source)} |")  # fmt: skip
+                   f"{d.atc or ''} | {_src(d.atc_source)} | {also} |")  # fmt: skip
     out += [
         "",
         "### Conditions (Condition.code -> assessment `diagnosis`)",
