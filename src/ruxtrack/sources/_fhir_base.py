@@ -256,19 +256,8 @@ class ReaderBase:
         self.loinc, self.ucum, self.snomed = s["loinc"], s["ucum"], s["snomed"]
         self.sys_event, self.sys_assess = s["ruxtrack_event"], s["ruxtrack_assessment"]
         self.sys_lab, self.sys_pid = s["ruxtrack_lab"], s["ruxtrack_patient_id"]
-        self.drug_by_code: dict[tuple[str, str], str] = {}
-        for d in mapping.drugs:
-            if d.rxnorm:
-                self.drug_by_code[(s["rxnorm"], d.rxnorm)] = d.drug
-            if d.atc:
-                self.drug_by_code[(s["atc"], d.atc)] = d.drug
-            for code in d.read_rxnorm:
-                self.drug_by_code[(s["rxnorm"], code)] = d.drug
-        self.condition_by_code = {
-            (mapping.system(c.system), c.code): cond.name
-            for cond in mapping.conditions
-            for c in cond.codes
-        }
+        self.drug_by_code = mapping.drug_codes()
+        self.condition_by_code = mapping.condition_codes()
         self.event_proc = {
             (mapping.system(p.system), p.code): p.event for p in mapping.procedures.events
         }

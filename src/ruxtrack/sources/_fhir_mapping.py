@@ -148,6 +148,31 @@ class FhirMapping(BaseModel):
     def extension(self, name: str) -> str:
         return self.systems["ruxtrack_extension"] + name
 
+    def drug_codes(self) -> dict[tuple[str, str], str]:
+        """(code-system URI, code) -> timeline drug name: RxNorm (ingredient and the product
+        codes read as the drug) and ATC.
+
+        Examples
+        --------
+        >>> m = load_fhir_mapping()
+        >>> m.drug_codes()[(m.system("rxnorm"), "1193337")]
+        'ruxolitinib'
+        """
+        rx, atc = self.system("rxnorm"), self.system("atc")
+        out: dict[tuple[str, str], str] = {}
+        for d in self.drugs:
+            for code in (d.rxnorm, *d.read_rxnorm):
+                if code:
+                    out[(rx, code)] = d.drug
+            if d.atc:
+                out[(atc, d.atc)] = d.drug
+        return out
+
+    def condition_codes(self) -> dict[tuple[str, str], str]:
+        """(code-system URI, code) -> condition name (``covid19``, ``agvhd``, ``hlh`` ...)."""
+        return {(self.system(c.system), c.code): cond.name for cond in self.conditions
+                for c in cond.codes}  # fmt: skip
+
 
 @cache
 def load_fhir_mapping() -> FhirMapping:
