@@ -79,7 +79,9 @@ def _render_summary(summary: ImportSummary, title: str) -> None:
         console.print("Nothing changed: the store already holds exactly these records.")
 
 
-def _import_into(store: Store, path: Path, title: str, actor: str | None = None) -> None:
+def _import_into(
+    store: Store, path: Path, title: str, fmt: str = "folder", actor: str | None = None
+) -> None:
     with _progress(f"importing {path.name}") as bar:
         task = bar.add_task(f"writing {path.name}", total=None)
 
@@ -88,7 +90,14 @@ def _import_into(store: Store, path: Path, title: str, actor: str | None = None)
 
         try:
             with err_console.status(f"validating {path}", spinner="dots"):
-                summary = store.import_folder(path, progress=step, actor=actor, client="cli")
+                if fmt == "folder":
+                    summary = store.import_folder(path, progress=step, actor=actor, client="cli")
+                else:
+                    from ruxtrack.sources import read_source
+
+                    summary = store.import_source(
+                        read_source(path, fmt), progress=step, actor=actor, client="cli"
+                    )
         except ImportValidationError as exc:
             bar.stop()
             raise typer.Exit(code=report_error(exc)) from exc
@@ -97,9 +106,22 @@ def _import_into(store: Store, path: Path, title: str, actor: str | None = None)
 
 def import_command(
     path: Annotated[
-        Path, typer.Argument(help="Folder of canonical CSV or Parquet files (docs/data-format.md).")
+        Path,
+        typer.Argument(
+            help="Folder of canonical CSV or Parquet files (docs/data-format.md); with "
+            "--format fhir a Bundle .json, an .ndjson file or a folder of them (docs/fhir.md)."
+        ),
     ],
     db: DbOption = None,
+    format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            help="folder (canonical files), or another registered format: fhir, ...",
+            case_sensitive=False,
+        ),
+    ] = "folder",
     actor: ActorOption = None,
 ) -> None:
     """Validate a folder and import it in one transaction (all or nothing).
@@ -108,20 +130,35 @@ def import_command(
     written and the exit code is 1. Re-importing the same data changes nothing; a patient
     whose records differ has all of them replaced.
     """
+    from ruxtrack.sources import READERS
+
+    fmt = format.lower()
+    if fmt != "folder" and fmt not in READERS:
+        known = ", ".join(["folder", *(k for k in READERS if k != "canonical")])
+        raise typer.BadParameter(f'"{format}": use {known}', param_hint="--format")
     with _store(db) as store, cli_errors():
-        _import_into(store, path, f"Imported {path}", actor)
+        _import_into(store, path, f"Imported {path}", fmt, actor)
         console.print(f"store: {store.url}", markup=False)
 
 
 def export_command(
     directory: Annotated[Path, typer.Argument(help="Folder to write (created if needed).")],
     format: Annotated[
-        str, typer.Option("--format", "-f", help="csv or parquet.", case_sensitive=False)
+        str, typer.Option("--format", "-f", help="csv, parquet or fhir.", case_sensitive=False)
     ] = "csv",
     db: DbOption = None,
     actor: ActorOption = None,
 ) -> None:
     """Export every patient as a canonical folder; importing it again changes nothing."""
+    if format.lower() == "fhir":
+        with _store(db) as store, cli_errors():
+            from ruxtrack.sources.fhir import write_fhir
+
+            bundles, skipped = write_fhir(store.timelines(), directory)
+            for reason in skipped:
+                console.print(f"skipped: {reason}", markup=False)
+            console.print(f"exported {len(bundles)} FHIR Bundles to {directory}", markup=False)
+        return
     with _store(db) as store, cli_errors():
         counts = store.counts()
         files = store.export_folder(

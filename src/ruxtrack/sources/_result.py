@@ -290,6 +290,7 @@ def _check_duplicates(tl: Timeline, add: Add) -> None:
 #: one line (docs/sources.md).
 READERS: dict[str, str] = {
     "canonical": "ruxtrack.sources.canonical:read_canonical",
+    "fhir": "ruxtrack.sources.fhir:read_fhir",
 }
 
 
