@@ -73,6 +73,31 @@ def add_command(
             console.print(f"password (shown once): {password}", markup=False)
 
 
+@users_app.command("password")
+def password_command(
+    name: Annotated[str, typer.Argument(help="User name.")],
+    password_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--password-stdin",
+            help="Read the new password from standard input (else one is generated and shown "
+            "once).",
+        ),
+    ] = False,
+    db: DbOption = None,
+    actor: ActorOption = None,
+) -> None:
+    """Set a new password for a user (clears a lockout)."""
+    from ruxtrack.accounts import generate_password, set_password
+
+    password = _read_password_stdin() if password_stdin else generate_password()
+    with _store(db) as store, cli_errors():
+        set_password(store, name, password, actor=actor, client="cli")
+        console.print(f'new password set for "{name}"', markup=False)
+        if not password_stdin:
+            console.print(f"password (shown once): {password}", markup=False)
+
+
 @users_app.command("token")
 def token_command(
     name: Annotated[str, typer.Argument(help="User name.")],
