@@ -241,3 +241,33 @@ def test_concurrent_appends_keep_one_linear_chain(store_url: str) -> None:
     finally:
         for s in stores:
             s.close()
+
+
+def test_cli_export_fhir_to_stdout_and_a_bad_format(sqlite_url: str) -> None:
+    with open_store(sqlite_url) as s:
+        _fill(s)
+    code, out = _run("audit-log", "export", "--format", "fhir", "--patient", "C2", "--db",
+                     sqlite_url)  # fmt: skip
+    assert code == 0
+    events = [json.loads(line) for line in out.splitlines()]
+    assert [e["action"] for e in events] == ["C", "R"]
+    assert all(e["resourceType"] == "AuditEvent" for e in events)
+    code, out = _run("audit-log", "export", "--format", "xml", "--db", sqlite_url)
+    assert code == 1 and "use jsonl or fhir" in out
+
+
+def test_public_surfaces_are_what_we_meant() -> None:
+    import ruxtrack.accounts as accounts
+    import ruxtrack.store as store_pkg
+
+    for name in ("create_user", "authenticate", "issue_token", "user_for_token",
+                 "disable_user", "Role"):  # fmt: skip
+        assert name in accounts.__all__ and hasattr(accounts, name)
+    for name in ("verify_audit_chain", "audit_entries", "write_audit", "RecordVersion",
+                 "StoredRecord", "RecordKind"):  # fmt: skip
+        assert name in store_pkg.__all__ and hasattr(store_pkg, name)
+    for method in ("audit", "verify_audit", "edit_record", "add_record", "delete_record",
+                   "records", "history", "timeline"):  # fmt: skip
+        assert callable(getattr(store_pkg.Store, method))
+    assert all(hasattr(accounts, n) for n in accounts.__all__)
+    assert all(hasattr(store_pkg, n) for n in store_pkg.__all__)

@@ -197,6 +197,12 @@ def db_reason(exc: SQLAlchemyError) -> str:
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
+    # Write-ahead log: readers do not block the writer, and a commit (every audited read is
+    # one) costs one WAL append instead of journal + database syncs (~2 ms instead of ~20 ms
+    # here). NORMAL sync keeps the file consistent; after a power cut the last transactions
+    # may be lost, each with its own audit entries (docs/registry.md).
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
 
