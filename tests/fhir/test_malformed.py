@@ -31,7 +31,7 @@ CASES: dict[str, tuple[str | None, str | None, str]] = {
     "value_out_of_plausible_range": (OBS, "valueQuantity.value", "above the plausible range"),
     "date_out_of_window": (OBS, "effectiveDateTime", "outside the accepted window"),
     "partial_date": (OBS, "effectiveDateTime", "gives no day"),
-    "missing_effective_time": (OBS, "effective[x]", "needs the time of the record"),
+    "missing_effective_time": (OBS, "effective[x]", "missing: the time of the record"),
     "reference_to_missing_patient": (OBS, "subject.reference", "Patient that is not in the input"),
     "bad_observation_status": (OBS, "status", "not in the required value set Observation.status"),
     "data_absent_reason_beside_value": (OBS, "dataAbsentReason", "obs-6"),
