@@ -204,8 +204,14 @@ class _Reader(ObservationReader, MedicationReader):
                 pat.events.append((loc, cells, paths, when.instant))
                 return
             if key in self.support_proc:
-                self._support(loc, pat, self.support_proc[key], i)
+                self._support(loc, pat, self.support_proc[key], f"code.coding[{i}].code")
                 return
+        for j, concept in enumerate(res.get("usedCode") or []):
+            for i, c in codings(concept):  # the device used (GECCO style: HFNC in usedCode)
+                mode = self.support_proc.get((str(c.get("system")), str(c.get("code"))))
+                if mode is not None:
+                    self._support(loc, pat, mode, f"usedCode[{j}].coding[{i}].code")
+                    return
         self.fail(
             loc,
             "code",
@@ -214,7 +220,7 @@ class _Reader(ObservationReader, MedicationReader):
             "extubation and respiratory-support codes are; docs/fhir.md)",
         )
 
-    def _support(self, loc: Located, pat: PatientData, mode: str, i: int) -> None:
+    def _support(self, loc: Located, pat: PatientData, mode: str, code_path: str) -> None:
         res = loc.resource
         start, spath, _ = self.when(loc, what="the start of the support")
         end, epath, ok = self.when(loc, "end")
@@ -229,7 +235,7 @@ class _Reader(ObservationReader, MedicationReader):
              "fio2": None if fio2 is None else float(fio2),
              "flow_l_min": None if flow is None else float(flow),
              "provenance": self.extension_string(res, "provenance")},
-            {"mode": f"code.coding[{i}].code", "start": spath, "end": epath,
+            {"mode": code_path, "start": spath, "end": epath,
              "fio2": "extension(fio2)", "flow_l_min": "extension(flow)", "*": ""},
         )  # fmt: skip
 
