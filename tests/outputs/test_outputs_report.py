@@ -189,9 +189,12 @@ def test_cli_report_lists_the_files_it_wrote(tmp_path) -> None:
         assert (out / line).exists()
 
 
-def test_cli_report_without_data_is_an_error(tmp_path) -> None:
-    res = CliRunner().invoke(app, ["report", "sarmiento-2021", "--out", str(tmp_path)])
-    assert res.exit_code == 1 and "exactly one of --data" in res.output
+def test_cli_report_without_data_reads_the_default_store(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("RUXTRACK_DATABASE_URL", f"sqlite:///{tmp_path / 'none.sqlite'}")
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["report", "sarmiento-2021", "--out", str(out)])
+    assert res.exit_code == 1 and "none.sqlite: no patients table" in res.output
+    assert not out.exists()  # nothing half-written
 
 
 def test_cli_studies_list_names_both_shipped_studies() -> None:

@@ -5,12 +5,26 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from ruxtrack.cli._errors import cli_errors
+from ruxtrack.cli._errors import cli_errors, make_console
+from ruxtrack.cli._options import DbOption, store_target
+from ruxtrack.cli._output import staged_output
 
-console = Console(highlight=False)
+console = make_console()
+
+
+def _store_url(db: str | None) -> str:
+    """The store as a URL for the cohort engine: --db, else $RUXTRACK_DATABASE_URL, else the
+    default store (as every other command)."""
+    import os
+
+    from ruxtrack.store import ENV_URL, default_url
+
+    target = store_target(db)
+    if isinstance(target, Path):
+        return f"sqlite:///{target.expanduser().resolve()}"
+    return target or os.environ.get(ENV_URL) or default_url()
 
 
 def register(app: typer.Typer) -> None:
@@ -53,11 +67,14 @@ def register(app: typer.Typer) -> None:
     @app.command("report")
     def report(
         study: str = typer.Argument(..., help="shipped study name (sarmiento-2021) or a YAML path"),
-        data: str | None = typer.Option(None, "--data", help="CSV/Parquet folder or wide sheet"),
-        db: str | None = typer.Option(
-            None, "--db", help="store URL (sqlite:///x.db, postgresql://)"
+        data: str | None = typer.Option(
+            None,
+            "--data",
+            metavar="PATH",
+            help="A CSV/Parquet folder or a wide sheet (.csv, .xlsx).",
         ),
-        out: Path = typer.Option(..., "--out", help="output folder"),  # noqa: B008
+        db: DbOption = None,
+        out: Path = typer.Option(..., "--out", help="Folder to write the report to."),  # noqa: B008
         engine: str = typer.Option("duckdb", "--engine", help="duckdb or pyspark"),
     ) -> None:
         """Run a study: results.json, tables (HTML, LaTeX, CSV), figures (PNG, SVG), report.html."""
@@ -74,9 +91,9 @@ def register(app: typer.Typer) -> None:
         from ruxtrack.outputs import build_report
 
         with cli_errors():
-            if (data is None) == (db is None):
-                raise AnalysisError("give exactly one of --data PATH or --db URL")
-            source = data if data is not None else str(db)
+            if data is not None and db is not None:
+                raise AnalysisError("give --data PATH or --db PATH|URL, not both")
+            source = data if data is not None else _store_url(db)
             columns = (
                 SpinnerColumn(),
                 TextColumn("{task.description}"),
@@ -90,7 +107,10 @@ def register(app: typer.Typer) -> None:
                 def step(message: str, done: int, total: int) -> None:
                     bar.update(task, description=message, completed=done, total=total)
 
-                run, files = build_report(study, source, out, engine=engine, progress=step)
+                with staged_output(out) as stage:
+                    run, files = build_report(study, source, stage, engine=engine, progress=step)
+                    written = [out / p.relative_to(stage) for p in files.all()]
+                    report_file = out / files.report.relative_to(stage)
             r = run.results
             label = " — synthetic data" if r.synthetic else ""
             console.print(
@@ -107,8 +127,7 @@ def register(app: typer.Typer) -> None:
                 console.print(f"  {n_caveats} statistical caveat(s) recorded in the report")
             if skipped:
                 console.print(f"  not computed (see the report): {', '.join(skipped)}")
-            written = files.all()
             console.print(f"wrote {len(written)} files to {out}:")
             for path in written:
                 console.print(f"  {path.relative_to(out)}")
-            console.print(f"open {files.report}")
+            console.print(f"open {report_file}")

@@ -15,6 +15,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.rule import Rule
 
+from ruxtrack.cli._output import staged_output
 from ruxtrack.store import Store
 
 __all__ = ["run_main_job"]
@@ -91,15 +92,17 @@ def run_main_job(store: Store, out: Path, console: Console) -> None:
         def step(message: str, done: int, total: int) -> None:
             bar.update(task, description=message, completed=done, total=total)
 
-        run, files = build_report(
-            "sarmiento-2021",
-            store.engine.url.render_as_string(hide_password=False),
-            out,
-            progress=step,
-        )
+        with staged_output(out) as stage:
+            run, files = build_report(
+                "sarmiento-2021",
+                store.engine.url.render_as_string(hide_password=False),
+                stage,
+                progress=step,
+            )
+            report_file = out / files.report.relative_to(stage)
     r = run.results
     console.print(
         f"sarmiento-2021: {r.n_included} of {r.n_read} patients in the store included"
         " (the study's population: adults with COVID-19; synthetic data)"
     )
-    console.print(f"wrote {len(files.all())} files to {out}; open {files.report}", markup=False)
+    console.print(f"wrote {len(files.all())} files to {out}; open {report_file}", markup=False)

@@ -9,15 +9,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
-from ruxtrack.cli._errors import cli_errors, err_console
+from ruxtrack.cli._errors import cli_errors, err_console, make_console, report_error
+from ruxtrack.cli._options import DbOption, store_target
 from ruxtrack.errors import ImportValidationError
 from ruxtrack.store import (
-    ENV_URL,
     ImportSummary,
     Store,
     course,
@@ -26,14 +25,13 @@ from ruxtrack.store import (
 
 __all__ = ["register"]
 
-console = Console(highlight=False, soft_wrap=True)
+console = make_console()
 
-DbOption = Annotated[
+ActorOption = Annotated[
     str | None,
     typer.Option(
-        "--db",
-        help=f"SQLAlchemy URL of the store (default: ${ENV_URL}, else an SQLite file in the "
-        "user data directory).",
+        "--actor",
+        help="Who is acting, for the audit log (default: the operating-system user).",
         show_default=False,
     ),
 ]
@@ -42,7 +40,7 @@ DbOption = Annotated[
 @contextmanager
 def _store(db: str | None) -> Iterator[Store]:
     with cli_errors():
-        store = open_store(db)
+        store = open_store(store_target(db))
     try:
         yield store
     finally:
@@ -64,15 +62,6 @@ def _progress(label: str) -> Iterator[Progress]:
         yield bar
 
 
-def _print_problems(exc: ImportValidationError) -> None:
-    for p in exc.problems:
-        err_console.print(f"  {p}", markup=False)
-    n = len(exc.problems)
-    err_console.print(
-        f"[bold red]error[/]: {n} problem{'s' if n != 1 else ''} found; nothing was written."
-    )
-
-
 def _render_summary(summary: ImportSummary, title: str) -> None:
     table = Table(title=title, title_justify="left")
     table.add_column("table")
@@ -90,7 +79,9 @@ def _render_summary(summary: ImportSummary, title: str) -> None:
         console.print("Nothing changed: the store already holds exactly these records.")
 
 
-def _import_into(store: Store, path: Path, title: str, fmt: str = "folder") -> None:
+def _import_into(
+    store: Store, path: Path, title: str, fmt: str = "folder", actor: str | None = None
+) -> None:
     with _progress(f"importing {path.name}") as bar:
         task = bar.add_task(f"writing {path.name}", total=None)
 
@@ -99,17 +90,17 @@ def _import_into(store: Store, path: Path, title: str, fmt: str = "folder") -> N
 
         try:
             with err_console.status(f"validating {path}", spinner="dots"):
-                if fmt == "fhir":
+                if fmt == "folder":
+                    summary = store.import_folder(path, progress=step, actor=actor, client="cli")
+                else:
                     from ruxtrack.sources import read_source
 
-                    summary = store.import_source(read_source(path, "fhir"), progress=step)
-                else:
-                    summary = store.import_folder(path, progress=step)
+                    summary = store.import_source(
+                        read_source(path, fmt), progress=step, actor=actor, client="cli"
+                    )
         except ImportValidationError as exc:
             bar.stop()
-            err_console.print(f"{path}:", markup=False)
-            _print_problems(exc)
-            raise typer.Exit(code=1) from exc
+            raise typer.Exit(code=report_error(exc)) from exc
     _render_summary(summary, title)
 
 
@@ -125,9 +116,13 @@ def import_command(
     format: Annotated[
         str,
         typer.Option(
-            "--format", "-f", help="folder (canonical files) or fhir.", case_sensitive=False
+            "--format",
+            "-f",
+            help="folder (canonical files), or another registered format: fhir, ...",
+            case_sensitive=False,
         ),
     ] = "folder",
+    actor: ActorOption = None,
 ) -> None:
     """Validate a folder and import it in one transaction (all or nothing).
 
@@ -135,14 +130,14 @@ def import_command(
     written and the exit code is 1. Re-importing the same data changes nothing; a patient
     whose records differ has all of them replaced.
     """
+    from ruxtrack.sources import READERS
+
     fmt = format.lower()
-    if fmt not in ("folder", "fhir"):
-        err_console.print(
-            f'[bold red]error[/]: unknown import format "{format}": use folder or fhir'
-        )
-        raise typer.Exit(code=2)
+    if fmt != "folder" and fmt not in READERS:
+        known = ", ".join(["folder", *(k for k in READERS if k != "canonical")])
+        raise typer.BadParameter(f'"{format}": use {known}', param_hint="--format")
     with _store(db) as store, cli_errors():
-        _import_into(store, path, f"Imported {path}", fmt)
+        _import_into(store, path, f"Imported {path}", fmt, actor)
         console.print(f"store: {store.url}", markup=False)
 
 
@@ -152,6 +147,7 @@ def export_command(
         str, typer.Option("--format", "-f", help="csv, parquet or fhir.", case_sensitive=False)
     ] = "csv",
     db: DbOption = None,
+    actor: ActorOption = None,
 ) -> None:
     """Export every patient as a canonical folder; importing it again changes nothing."""
     if format.lower() == "fhir":
@@ -165,7 +161,12 @@ def export_command(
         return
     with _store(db) as store, cli_errors():
         counts = store.counts()
-        files = store.export_folder(directory, format=format.lower())  # type: ignore[arg-type]
+        files = store.export_folder(
+            directory,
+            format=format.lower(),  # type: ignore[arg-type]
+            actor=actor,
+            client="cli",
+        )
         for name, file in files.items():
             console.print(f"{file}  {counts[name]} rows", markup=False)
         console.print(f"exported {counts['patients']} patients from {store.url}", markup=False)
@@ -243,7 +244,7 @@ def timeline_command(
         if p.synthetic:
             head += " · SYNTHETIC"
         basis = "relative days only (no calendar dates)" if c.relative else "calendar dates"
-        console.print(f"[bold]{head}[/]", highlight=False)
+        console.print(Text(head, style="bold"))
         console.print(f"day 0 = {c.anchor}; {basis}", markup=False)
         table = Table(show_lines=False)
         table.add_column("day", justify="right")
@@ -290,7 +291,7 @@ def demo_command(
                 raise
             demo = None
         if demo is None or not hasattr(demo, "demo_datasets"):
-            err_console.print("[bold red]error[/]: this installation has no demo data")
+            err_console.print("error: this installation has no demo data")
             raise typer.Exit(code=1)
         datasets: dict[str, Path] = demo.demo_datasets()
         for name, folder in datasets.items():

@@ -8,7 +8,9 @@ group rule) carries a ``source`` like every other knowledge file.
 
 from __future__ import annotations
 
+import math
 import re
+import string
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -88,6 +90,8 @@ class TimePoint(_M):
     def _window(self) -> TimePoint:
         _check_event_ref(self.anchor)
         lo, hi = self.window_days
+        if not (math.isfinite(lo) and math.isfinite(hi) and math.isfinite(self.offset_days)):
+            raise ValueError("window_days and offset_days must be finite numbers of days")
         if lo > 0 or hi < 0:
             raise ValueError("window_days is (before <= 0, after >= 0) around the target")
         return self
@@ -458,6 +462,21 @@ class WideMapping(_M):
     pattern: str = "{marker}_{time_point}"
     columns: dict[str, str] = Field(default_factory=dict)
     sheet: str | int = 0
+
+    @model_validator(mode="after")
+    def _pattern(self) -> WideMapping:
+        try:
+            parsed = string.Formatter().parse(self.pattern)
+            fields = [f for _, f, _, _ in parsed if f is not None]
+        except ValueError as exc:
+            raise ValueError(f"pattern {self.pattern!r} is not a column pattern: {exc}") from exc
+        unknown = [f for f in fields if f not in ("marker", "time_point")]
+        if unknown or "marker" not in fields or "time_point" not in fields:
+            raise ValueError(
+                f"pattern {self.pattern!r} must use {{marker}} and {{time_point}} and nothing "
+                "else (e.g. {marker}_{time_point})"
+            )
+        return self
 
 
 class Study(_M):

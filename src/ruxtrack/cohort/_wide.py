@@ -9,11 +9,10 @@ inputs are absent stays missing (and the report says so through the n of each ce
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import ibis
-import numpy as np
 import pandas as pd
 
 from ruxtrack.cohort._features import (
@@ -24,122 +23,109 @@ from ruxtrack.cohort._features import (
     finish_features,
 )
 from ruxtrack.cohort._study import Study
-from ruxtrack.errors import AnalysisError
+from ruxtrack.errors import RuxtrackError
+from ruxtrack.sources.wide import SPREADSHEET_SUFFIXES, WideColumn, read_wide_sheet
+from ruxtrack.units import load_catalogue
 
 __all__ = ["is_spreadsheet", "read_wide"]
 
-_SPREADSHEET = (".csv", ".xlsx", ".xlsm")
-_TRUE = {"true", "yes", "1", "y", "si", "sí"}
-_FALSE = {"false", "no", "0", "n"}
-
 
 def is_spreadsheet(path: str | Path) -> bool:
-    """True for a ``.csv``/``.xlsx`` file (a folder is canonical data, not a spreadsheet)."""
+    """True for a ``.csv``/``.xlsx`` path (read by the wide reader, which refuses what is not
+    a readable file); a folder is canonical data."""
     p = Path(str(path))
-    return p.is_file() and p.suffix.lower() in _SPREADSHEET
+    return p.suffix.lower() in SPREADSHEET_SUFFIXES and not p.is_dir()
 
 
-def _read_sheet(path: Path, study: Study) -> pd.DataFrame:
-    try:
-        if path.suffix.lower() == ".csv":
-            return pd.read_csv(path, dtype=str, keep_default_na=True)
-        return pd.read_excel(path, sheet_name=study.wide.sheet, dtype=str, engine="openpyxl")
-    except (OSError, ValueError) as exc:
-        raise AnalysisError(f"{path}: cannot read the spreadsheet: {exc}") from exc
+#: Plausible ranges of features that are not lab markers (days since an event, grades, ...).
+_DAYS = (-36525.0, 36525.0)
+_ANY = (-1e9, 1e9)
 
 
-def _as_bool(v: object) -> bool | None:
-    if v is None or (isinstance(v, float) and v != v) or v is pd.NA:
-        return None
-    s = str(v).strip().lower()
-    if s in _TRUE:
-        return True
-    if s in _FALSE:
-        return False
-    raise ValueError(f"not a yes/no value: {v!r}")
+def _number_range(study: Study, feature: str) -> tuple[float | None, float | None, str]:
+    if feature == "age":
+        return 0.0, 130.0, "age in years"
+    if feature.startswith(("day_", "cday_")):
+        return *_DAYS, "days"
+    if feature.startswith("fio2__"):
+        return 21.0, 100.0, "FiO2 (%)"
+    if feature in {wg.name for wg in study.extract.worst_grade}:
+        return 0.0, 5.0, "a grade"
+    code, sep, _ = feature.partition("__")
+    if sep and code in {m.code for m in study.markers}:
+        try:
+            entry = load_catalogue().get(code)
+        except RuxtrackError:
+            return *_ANY, code
+        return entry.plausible.low, entry.plausible.high, f"{code} ({entry.canonical_unit})"
+    return *_ANY, ""
 
 
-def _rows(mask: Any) -> str:
-    """Spreadsheet row numbers of a mask over a sheet read with a header row (header = row 1)."""
-    rows = [int(i) + 2 for i in np.flatnonzero(np.asarray(mask))]
-    shown = ", ".join(str(r) for r in rows[:5]) + (
-        f" (and {len(rows) - 5} more)" if len(rows) > 5 else ""
-    )
-    return f"row{'s' if len(rows) > 1 else ''} {shown}"
-
-
-def wide_frame(sheet: pd.DataFrame, study: Study, origin: str) -> pd.DataFrame:
-    """Map a wide sheet to the base feature columns (typed; absent features missing)."""
-    sheet = sheet.rename(columns=lambda c: str(c).strip())
+def wide_columns(study: Study, names: Sequence[str] | None = None) -> list[WideColumn]:
+    """The columns the study reads from a wide sheet, each with its kind and range."""
     types = base_feature_types(study)
-    mapping: dict[str, str] = {"patient_id": study.wide.patient_id}
+    mapping: dict[str, str] = {}
     for m in study.markers:
         for tp in study.time_points:
             mapping[f"{m.code}__{tp.name}"] = study.wide.pattern.format(
                 marker=m.code, time_point=tp.name
             )
     mapping.update(study.wide.columns)
-    if mapping["patient_id"] not in sheet.columns:
-        raise AnalysisError(f"{origin}: no patient id column {mapping['patient_id']!r}")
-    out = pd.DataFrame(index=sheet.index)
-    derived = {d.name for d in study.derived}
-    wanted = dict(types)
-    for name in derived | {"group"}:
+    out: list[WideColumn] = []
+    for name, typ in types.items():
+        if name == "patient_id":
+            continue
         col = mapping.get(name, name)
-        if col in sheet.columns:
-            wanted.setdefault(name, "string")
-    for name, typ in wanted.items():
-        col = mapping.get(name, name)
-        raw = (
-            sheet[col]
-            if col in sheet.columns
-            else pd.Series([None] * len(sheet), index=sheet.index)
-        )
         if typ == "float64":
-            blank = raw.isna() | (raw.astype("string").str.strip() == "")
-            values = pd.to_numeric(raw.where(~blank), errors="coerce")
-            bad = ~blank & values.isna()
-            if bad.any():
-                raise AnalysisError(
-                    f"{origin}: {_rows(bad)}, column {col!r} ({name}): "
-                    f"{raw[bad].iloc[0]!r} is not a number"
-                )
-            out[name] = values.astype("float64")
+            lo, hi, what = _number_range(study, name)
+            out.append(WideColumn(name, col, "number", lo, hi, what=what))
         elif typ == "boolean":
-            parsed: list[bool | None] = []
-            for i, v in zip(raw.index, raw, strict=True):
-                try:
-                    parsed.append(_as_bool(v))
-                except ValueError as exc:
-                    raise AnalysisError(
-                        f"{origin}: {_rows(raw.index == i)}, column {col!r} ({name}): {exc}"
-                    ) from exc
-            out[name] = pd.Series(parsed, index=raw.index, dtype="boolean")
+            out.append(WideColumn(name, col, "bool"))
         else:
-            out[name] = raw.astype("string").str.strip()
-    missing_id = out["patient_id"].isna() | (out["patient_id"] == "")
-    if missing_id.any():
-        raise AnalysisError(f"{origin}: {_rows(missing_id)}: no patient id")
-    dup = out["patient_id"].duplicated(keep=False)
-    if dup.any():
-        first = out.loc[dup, "patient_id"].iloc[0]
-        raise AnalysisError(
-            f"{origin}: {_rows(out['patient_id'] == first)}: patient {first} appears more than once"
-        )
-    if "has_index" in out and out["has_index"].isna().all():
-        out["has_index"] = True  # a row in a study sheet is a treated patient
-    # Derived variables given as columns are typed by what the study computes for them.
+            out.append(WideColumn(name, col, "text"))
     for d in study.derived:
-        if d.name in out.columns and d.kind in (
-            "condition",
-            "marker_altered",
-            "marker_fall",
-            "marker_response",
-        ):
-            out[d.name] = out[d.name].map(_as_bool).astype("boolean")
-        elif d.name in out.columns and d.kind in ("days_between", "relative_change"):
-            out[d.name] = pd.to_numeric(out[d.name], errors="raise").astype("float64")
-    return out.reset_index(drop=True)
+        col = mapping.get(d.name, d.name)
+        if d.kind in ("condition", "marker_altered", "marker_fall", "marker_response"):
+            out.append(WideColumn(d.name, col, "bool"))
+        elif d.kind == "days_between":
+            out.append(WideColumn(d.name, col, "number", *_DAYS, what="days"))
+        elif d.kind == "relative_change":
+            out.append(WideColumn(d.name, col, "number", -1e6, 1e6))
+        else:
+            out.append(WideColumn(d.name, col, "text"))
+    if "group" not in types:
+        levels = () if study.groups is None else tuple(lv.value for lv in study.groups.levels)
+        out.append(WideColumn("group", mapping.get("group", "group"), "text", levels=levels))
+    elif study.groups is not None:
+        levels = tuple(lv.value for lv in study.groups.levels)
+        out = [
+            WideColumn(c.feature, c.column, "text", levels=levels) if c.feature == "group" else c
+            for c in out
+        ]
+    return out
+
+
+def wide_frame(path: Path, study: Study) -> pd.DataFrame:
+    """Read a wide sheet into the base feature columns (typed; absent features missing).
+
+    Raises :class:`ImportValidationError` listing every problem (file, row, column, value).
+    """
+    columns = wide_columns(study)
+    sheet = read_wide_sheet(path, columns, id_column=study.wide.patient_id, sheet=study.wide.sheet)
+    out = pd.DataFrame({"patient_id": pd.Series(sheet.patient_ids, dtype="string")})
+    present = {c.feature for c in columns}
+    dtype = {"number": "float64", "bool": "boolean", "text": "string"}
+    for c in columns:
+        out[c.feature] = pd.Series(sheet.values[c.feature], dtype=dtype[c.kind])
+    if "has_index" in present and out["has_index"].isna().all():
+        out["has_index"] = True  # a row in a study sheet is a treated patient
+    derived = {d.name for d in study.derived}
+    for d in derived:
+        if out[d].isna().all():
+            out = out.drop(columns=d)  # not given: computed from its inputs
+    if "group" in out and out["group"].isna().all() and "group" not in base_feature_types(study):
+        out = out.drop(columns="group")
+    return out
 
 
 def read_wide(path: Path, study: Study) -> FeatureTable:
@@ -147,11 +133,12 @@ def read_wide(path: Path, study: Study) -> FeatureTable:
 
     Raises
     ------
-    AnalysisError
-        When the sheet cannot be read, lacks the patient id, repeats a patient or holds a value
-        of the wrong kind (the message names the column).
+    ImportValidationError
+        Listing every problem: a sheet that cannot be read, a row cut short, a repeated or
+        misspelt column, a missing or repeated patient id, a value of the wrong kind or
+        outside its plausible range, a group level the study does not declare.
     """
-    base = wide_frame(_read_sheet(path, study), study, str(path))
+    base = wide_frame(path, study)
     con = ibis.duckdb.connect()
     tbl = con.create_table("rx_wide", base, overwrite=True)
     expr = apply_derived(tbl, study).order_by("patient_id")

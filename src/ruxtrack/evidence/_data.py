@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,13 +88,18 @@ class ProportionData:
         )
 
 
+#: Largest count read (participants of one study): more is a typing error, and larger numbers
+#: overflow the effect-size arithmetic.
+MAX_COUNT = 1_000_000_000
+
+
 def _parse_count(text: str) -> int | None:
     t = text.strip()
     try:
         value = float(t)
     except ValueError:
         return None
-    if not value.is_integer():
+    if not math.isfinite(value) or not value.is_integer():
         return None
     return int(value)
 
@@ -160,6 +166,13 @@ def read_proportions(path: str | Path, *, by: str | None = None) -> ProportionDa
                 )
             else:
                 counts[col] = value
+        for col in [c for c, v in counts.items() if v > MAX_COUNT]:
+            problems.append(
+                ImportProblem(
+                    name, i, col, row[col], f"larger than {MAX_COUNT:,} (a typing error?)"
+                )
+            )
+            del counts[col]
         if "events" in counts and counts["events"] < 0:
             problems.append(ImportProblem(name, i, "events", row["events"], "must be >= 0"))
         if "total" in counts and counts["total"] <= 0:

@@ -228,14 +228,19 @@ def fit_glmm(
     est = polish.x if polish.fun < best.fun else best.x
     est = np.concatenate([[abs(est[0])], est[1:]])
     tau = float(est[0])
-    if tau > 1e-6:
-        hess = _hessian(dev, est)
-        vb = np.asarray(2 * np.linalg.inv(hess)[1:, 1:], dtype=np.float64)
-    else:
-        tau = 0.0
-        est[0] = 0.0
-        hess = _hessian(lambda b: dev(np.concatenate([[0.0], b])), est[1:])
-        vb = np.asarray(2 * np.linalg.inv(hess), dtype=np.float64)
+    try:
+        if tau > 1e-6:
+            hess = _hessian(dev, est)
+            vb = np.asarray(2 * np.linalg.inv(hess)[1:, 1:], dtype=np.float64)
+        else:
+            tau = 0.0
+            est[0] = 0.0
+            hess = _hessian(lambda b: dev(np.concatenate([[0.0], b])), est[1:])
+            vb = np.asarray(2 * np.linalg.inv(hess), dtype=np.float64)
+    except np.linalg.LinAlgError as exc:
+        raise AnalysisError(
+            "the GLMM Hessian is singular (the fit is not identified on these data)"
+        ) from exc
     if np.any(np.diag(vb) <= 0) or not np.all(np.isfinite(vb)):
         raise AnalysisError("the GLMM Hessian is not positive definite (the fit is unreliable)")
     q_wald, q_lrt = _heterogeneity(xe, n, xm, mu)

@@ -264,6 +264,18 @@ def meta_analysis(
             raise AnalysisError(
                 "the Knapp-Hartung adjustment applies to inverse-variance models, not to the GLMM"
             )
+        if sum(data.events) == 0 or all(
+            e == n for e, n in zip(data.events, data.totals, strict=True)
+        ):
+            which = (
+                "no study has an event"
+                if sum(data.events) == 0
+                else "every participant had the event"
+            )
+            raise AnalysisError(
+                f"the GLMM cannot be fitted: {which}, so the pooled logit is not finite; use an "
+                "inverse-variance method (e.g. -m REML -t ft), which adds a continuity correction"
+            )
     if hk and method == "FE":
         warnings.append(
             "Knapp-Hartung is not meant for common-effect models (metafor warns likewise); "

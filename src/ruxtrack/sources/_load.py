@@ -195,15 +195,29 @@ def _read_parquet(
         except TypeError as exc:
             problems.add(path.name, None, name, None, str(exc))
             return None
+        except _OutOfRange as exc:
+            problems.add(path.name, exc.index + FIRST_DATA_ROW, name, None, str(exc))
+            return None
     n = table.num_rows
     records = [[col[i] for col in columns] for i in range(n)]
     keep = [i for i, r in enumerate(records) if any(r)]
     return header, [records[i] for i in keep], [i + FIRST_DATA_ROW for i in keep]
 
 
+class _OutOfRange(ValueError):
+    """A Parquet date or timestamp Python cannot hold (beyond year 9999 or before year 1)."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        super().__init__("a date or time beyond what can be read (before year 1 or after 9999)")
+
+
 def _parquet_cells(column: pa.ChunkedArray) -> list[str]:
     t = column.type
-    values = column.to_pylist()
+    try:
+        values = column.to_pylist()
+    except (OverflowError, ValueError):
+        raise _OutOfRange(_first_unreadable(column)) from None
     if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_dictionary(t):
         return ["" if v is None else str(v).strip() for v in values]
     if pa.types.is_boolean(t):
@@ -222,6 +236,15 @@ def _parquet_cells(column: pa.ChunkedArray) -> list[str]:
     raise TypeError(
         f"column type {t} is not read; use text, numbers, booleans, dates or timestamps"
     )
+
+
+def _first_unreadable(column: pa.ChunkedArray) -> int:
+    for i in range(len(column)):
+        try:
+            column.slice(i, 1).to_pylist()
+        except (OverflowError, ValueError):
+            return i
+    return 0  # pragma: no cover - to_pylist failed as a whole
 
 
 def _iso(v: Any) -> str:
