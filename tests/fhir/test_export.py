@@ -43,3 +43,12 @@ def test_times_carry_the_offset_asked_for() -> None:
 def test_a_bad_offset_is_refused(tz: str) -> None:
     with pytest.raises(RuxtrackError, match="not a UTC offset"):
         bundle_from_timeline(TIMELINES[0], tz=tz)
+
+
+def test_fhir_resources_is_imported_only_when_resources_are_checked() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, ruxtrack.sources.fhir; print('fhir.resources' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
