@@ -50,6 +50,7 @@ CASES: dict[str, tuple[str | None, str | None, str]] = {
     "unreadable_frequency": (ORDER, "dosageInstruction[0].timing", "frequency cannot be read"),
     "lab_value_not_a_quantity": (OBS, "valueString", "a lab value must be a valueQuantity"),
     "duplicate_ids": (OBS, "id", "appears twice in the input"),
+    "bad_request_intent": (ORDER, "intent", "required value set MedicationRequest.intent"),
     "not_utf8": (None, None, "not UTF-8 text (byte 0xE9 at line 3)"),
     "truncated_json": (None, None, "not valid JSON"),
     "duplicate_json_key": (None, None, 'key "status" appears twice'),

@@ -138,3 +138,9 @@ def test_respiratory_support_is_read_from_the_device_in_used_code() -> None:
     proc["usedCode"] = [{"coding": [{"system": "http://snomed.info/sct", "code": "426854004"}]}]
     tl = _one(res)
     assert [s.mode.value for s in tl.support] == ["hfnc"]
+
+
+def test_a_proposed_order_is_not_an_exposure() -> None:
+    res = _without("MedicationAdministration")
+    next(r for r in res if r["resourceType"] == "MedicationRequest")["intent"] = "proposal"
+    assert _one(res).drugs == ()

@@ -291,8 +291,13 @@ class ReaderBase:
         return t
 
     def status_ok(self, loc: Located, path: str = "status") -> bool | None:
-        """True: use; False: skip quietly; None: refused (problem recorded)."""
-        rule = self.m.statuses[loc.rtype]
+        """True: use; False: skip quietly; None: refused (problem recorded).
+
+        The rule is ``statuses[<type>]`` for ``status`` and ``statuses[<type>.<path>]`` for
+        another element (``MedicationRequest.intent``); the element must be present.
+        """
+        key = loc.rtype if path == "status" or loc.rtype == "Condition" else f"{loc.rtype}.{path}"
+        rule = self.m.statuses[key]
         value = get(loc.resource, *path.split("."))
         if loc.rtype == "Condition":
             return True if value is None else self._condition_status(loc, path, value)
@@ -305,7 +310,7 @@ class ReaderBase:
             loc,
             path,
             value,
-            f"not in the required value set {loc.rtype}.status; expected one of {allowed}",
+            f"not in the required value set {loc.rtype}.{path}; expected one of {allowed}",
         )
         return None
 

@@ -40,6 +40,8 @@ class MedicationReader(ReaderBase):
 
     def _dosed(self, loc: Located) -> None:
         """A request or statement: one dosage (list element) over an interval."""
+        if loc.rtype == "MedicationRequest" and not self.status_ok(loc, "intent"):
+            return  # a proposal or plan was not given
         pat = self.record_patient(loc)
         if pat is None:
             return
