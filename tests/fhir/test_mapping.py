@@ -144,3 +144,15 @@ def test_a_proposed_order_is_not_an_exposure() -> None:
     res = _without("MedicationAdministration")
     next(r for r in res if r["resourceType"] == "MedicationRequest")["intent"] = "proposal"
     assert _one(res).drugs == ()
+
+
+def test_a_drug_of_the_mapping_named_in_free_text_is_recognised() -> None:
+    order = next(copy.deepcopy(r) for r in RESOURCES if r["id"] == "rux-order")
+    order["id"] = "fluco"
+    order["medicationCodeableConcept"] = {"text": "Fluconazole 200 MG Oral Tablet"}
+    other = copy.deepcopy(order)
+    other["id"] = "ceftriaxone"
+    other["medicationCodeableConcept"] = {"text": "Ceftriaxone 1 g injection"}
+    tl = _one([*_without("MedicationRequest"), order, other])
+    assert sorted(d.drug for d in tl.drugs) == ["ceftriaxone_1_g_injection", "fluconazole",
+                                                 "ruxolitinib"]  # fmt: skip

@@ -95,6 +95,12 @@ class MedicationReader(ReaderBase):
         display = next((c.get("display") for _, c in codings(concept) if c.get("display")), None)
         label = text if isinstance(text, str) else display
         name = slug(label) if isinstance(label, str) else ""
+        if name and name != label:
+            # free text ("Fluconazole 200 MG Oral Tablet"): a drug of the mapping named in it
+            words = set(name.split("_"))
+            named_in = [d.drug for d in self.m.drugs if d.drug in words]
+            if len(named_in) == 1:
+                return named_in[0], rxnorm, path
         if not name:
             self.fail(
                 loc,
