@@ -29,6 +29,14 @@ def _src(ref: object) -> str:
 def tables() -> str:
     m = load_fhir_mapping()
     out: list[str] = []
+    out += ["### Resources -> timeline records (`records`)", "",
+            "| resource | becomes | time read (first present) | end | timeline field <- elements |",
+            "|---|---|---|---|---|"]  # fmt: skip
+    for r in m.records:
+        fields = "; ".join(f"{k} <- {', '.join(v)}" for k, v in r.fields.items())
+        out.append(f"| {r.resource} | {r.becomes} | {', '.join(r.time) or '—'} | "
+                   f"{', '.join(r.end) or '—'} | {fields} |")  # fmt: skip
+    out.append("")
     out += ["### Labs and vital signs (from knowledge/labs.yaml)", "",
             "| timeline code | LOINC written | LOINC read | canonical UCUM | units accepted |",
             "|---|---|---|---|---|"]  # fmt: skip

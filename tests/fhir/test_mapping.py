@@ -128,3 +128,31 @@ def test_relative_only_patients_are_skipped_on_export_with_the_reason(tmp_path: 
     assert r.exit_code == 0, r.output
     assert "skipped: patient TOMOMASA-2021 is recorded in relative days only" in r.output
     assert "exported 0 FHIR Bundles" in r.output
+
+
+def test_respiratory_support_is_read_from_the_device_in_used_code() -> None:
+    res = _without()
+    proc = next(r for r in res if r["resourceType"] == "Procedure")
+    proc["code"] = {"coding": [{"system": "http://snomed.info/sct", "code": "53950000",
+                                "display": "Respiratory therapy"}]}  # fmt: skip
+    proc["usedCode"] = [{"coding": [{"system": "http://snomed.info/sct", "code": "426854004"}]}]
+    tl = _one(res)
+    assert [s.mode.value for s in tl.support] == ["hfnc"]
+
+
+def test_a_proposed_order_is_not_an_exposure() -> None:
+    res = _without("MedicationAdministration")
+    next(r for r in res if r["resourceType"] == "MedicationRequest")["intent"] = "proposal"
+    assert _one(res).drugs == ()
+
+
+def test_a_drug_of_the_mapping_named_in_free_text_is_recognised() -> None:
+    order = next(copy.deepcopy(r) for r in RESOURCES if r["id"] == "rux-order")
+    order["id"] = "fluco"
+    order["medicationCodeableConcept"] = {"text": "Fluconazole 200 MG Oral Tablet"}
+    other = copy.deepcopy(order)
+    other["id"] = "ceftriaxone"
+    other["medicationCodeableConcept"] = {"text": "Ceftriaxone 1 g injection"}
+    tl = _one([*_without("MedicationRequest"), order, other])
+    assert sorted(d.drug for d in tl.drugs) == ["ceftriaxone_1_g_injection", "fluconazole",
+                                                 "ruxolitinib"]  # fmt: skip

@@ -79,7 +79,7 @@ def drugs(draw: st.DrawFn) -> DrugExposure:
     end = draw(st.sampled_from([None, start, start + timedelta(days=6)]))
     return DrugExposure(
         patient_id=PID, drug=name, rxnorm=rxnorm,
-        dose=draw(st.sampled_from([0.5, 5.0, 10.0, 200.0])),
+        dose=draw(st.sampled_from([0.5, 5.0, 10.0, 25.0])),  # within every label maximum
         unit=draw(st.sampled_from(["mg", "mg/kg", "mg/m2", "ug"])),
         frequency=draw(st.sampled_from(["QD", "BID", "TID", "q8h", "q12h", "weekly", "once",
                                         "PRN", "continuous", "QOD"])),

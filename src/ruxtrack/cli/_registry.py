@@ -157,7 +157,10 @@ def export_command(
             bundles, skipped = write_fhir(store.timelines(), directory)
             for reason in skipped:
                 console.print(f"skipped: {reason}", markup=False)
-            console.print(f"exported {len(bundles)} FHIR Bundles to {directory}", markup=False)
+            n = len(bundles)
+            console.print(
+                f"exported {n} FHIR Bundle{'' if n == 1 else 's'} to {directory}", markup=False
+            )
         return
     with _store(db) as store, cli_errors():
         counts = store.counts()

@@ -78,10 +78,21 @@ def get(obj: Any, *keys: str | int) -> Any:
                 return None
             obj = obj[k]
         else:
+            if isinstance(obj, list):  # a path over a repeating element reads its first item
+                obj = obj[0] if obj else None
             if not isinstance(obj, Mapping):
                 return None
             obj = obj.get(k)
     return obj
+
+
+def _choice(path: str) -> str:
+    """``effectiveDateTime.x`` -> ``effective[x]`` (the choice element a path starts with)."""
+    top = path.split(".")[0]
+    for suffix in ("DateTime", "Period", "Instant"):
+        if top.endswith(suffix) and len(top) > len(suffix):
+            return top[: -len(suffix)] + "[x]"
+    return top
 
 
 def codings(concept: Any) -> list[tuple[int, Mapping[str, Any]]]:
@@ -280,8 +291,13 @@ class ReaderBase:
         return t
 
     def status_ok(self, loc: Located, path: str = "status") -> bool | None:
-        """True: use; False: skip quietly; None: refused (problem recorded)."""
-        rule = self.m.statuses[loc.rtype]
+        """True: use; False: skip quietly; None: refused (problem recorded).
+
+        The rule is ``statuses[<type>]`` for ``status`` and ``statuses[<type>.<path>]`` for
+        another element (``MedicationRequest.intent``); the element must be present.
+        """
+        key = loc.rtype if path == "status" or loc.rtype == "Condition" else f"{loc.rtype}.{path}"
+        rule = self.m.statuses[key]
         value = get(loc.resource, *path.split("."))
         if loc.rtype == "Condition":
             return True if value is None else self._condition_status(loc, path, value)
@@ -294,7 +310,7 @@ class ReaderBase:
             loc,
             path,
             value,
-            f"not in the required value set {loc.rtype}.status; expected one of {allowed}",
+            f"not in the required value set {loc.rtype}.{path}; expected one of {allowed}",
         )
         return None
 
@@ -315,6 +331,27 @@ class ReaderBase:
             )
             return None
         return True
+
+    def when(
+        self, loc: Located, which: str = "time", what: str = "the time of the record"
+    ) -> tuple[When | None, str, bool]:
+        """The first present element of the resource's ``records`` ``time`` (or ``end``) list.
+
+        Returns ``(time, path, ok)``: ``time`` None with ``ok`` True when none is present (a
+        missing start is reported here, a missing end is not); ``ok`` False when a present value
+        is refused (reported).
+        """
+        paths: tuple[str, ...] = getattr(self.m.record(loc.rtype), which)
+        for path in paths:
+            value = get(loc.resource, *path.split("."))
+            if value is not None:
+                t = self.time(loc, path, value)
+                return t, path, t is not None
+        if which == "time":
+            shown = " or ".join(paths)
+            self.fail(loc, _choice(paths[0]), None, f"missing: {what} ({shown})")
+            return None, "", False
+        return None, paths[0] if paths else "", True
 
     def record_patient(self, loc: Located) -> PatientData | None:
         """The Patient of a record whose status makes it a record; None: leave it out."""

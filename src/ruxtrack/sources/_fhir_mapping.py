@@ -99,6 +99,18 @@ class InpatientClasses(BaseModel):
     source: SourceRef
 
 
+class RecordMap(BaseModel):
+    """How one resource type becomes timeline records (elements read, first present wins)."""
+
+    model_config = _FROZEN
+
+    resource: str
+    becomes: str
+    time: tuple[str, ...] = ()
+    end: tuple[str, ...] = ()
+    fields: dict[str, tuple[str, ...]]
+
+
 class StatusRule(BaseModel):
     model_config = _FROZEN
 
@@ -134,6 +146,7 @@ class FhirMapping(BaseModel):
     procedures: Procedures
     covid_test: CovidTest
     inpatient_classes: InpatientClasses
+    records: tuple[RecordMap, ...]
     statuses: dict[str, StatusRule]
     statuses_source: SourceRef
     gender: tuple[str, ...]
@@ -144,6 +157,10 @@ class FhirMapping(BaseModel):
     def system(self, key: str) -> str:
         """The URI of a code system named in ``systems`` (or the text itself if not a key)."""
         return self.systems.get(key, key)
+
+    def record(self, resource: str) -> RecordMap:
+        """The ``records`` entry of a resource type."""
+        return next(r for r in self.records if r.resource == resource)
 
     def extension(self, name: str) -> str:
         return self.systems["ruxtrack_extension"] + name

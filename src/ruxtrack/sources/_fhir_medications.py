@@ -40,6 +40,8 @@ class MedicationReader(ReaderBase):
 
     def _dosed(self, loc: Located) -> None:
         """A request or statement: one dosage (list element) over an interval."""
+        if loc.rtype == "MedicationRequest" and not self.status_ok(loc, "intent"):
+            return  # a proposal or plan was not given
         pat = self.record_patient(loc)
         if pat is None:
             return
@@ -55,20 +57,8 @@ class MedicationReader(ReaderBase):
         if named is None or dose is None:
             return
         cells, paths = dose
-        if source == "request":
-            bounds = f"{key}[0].timing.repeat.boundsPeriod"
-            period = get(dosages, 0, "timing", "repeat", "boundsPeriod")
-            start = (f"{bounds}.start", get(period, "start"))
-            if start[1] is None:
-                start = ("authoredOn", res.get("authoredOn"))
-            end = (f"{bounds}.end", get(period, "end"))
-        elif res.get("effectiveDateTime") is not None:
-            start = end = ("effectiveDateTime", res.get("effectiveDateTime"))
-        else:
-            start = ("effectivePeriod.start", get(res, "effectivePeriod", "start"))
-            end = ("effectivePeriod.end", get(res, "effectivePeriod", "end"))
         reason = get(res, "reasonCode", 0, "text")
-        self._drug(loc, pat, source, named, cells, paths, start, end, reason)
+        self._drug(loc, pat, source, named, cells, paths, reason)
 
     def _drug_name(self, loc: Located) -> tuple[str, str | None, str] | None:
         res = loc.resource
@@ -105,6 +95,12 @@ class MedicationReader(ReaderBase):
         display = next((c.get("display") for _, c in codings(concept) if c.get("display")), None)
         label = text if isinstance(text, str) else display
         name = slug(label) if isinstance(label, str) else ""
+        if name and name != label:
+            # free text ("Fluconazole 200 MG Oral Tablet"): a drug of the mapping named in it
+            words = set(name.split("_"))
+            named_in = [d.drug for d in self.m.drugs if d.drug in words]
+            if len(named_in) == 1:
+                return named_in[0], rxnorm, path
         if not name:
             self.fail(
                 loc,
@@ -190,12 +186,7 @@ class MedicationReader(ReaderBase):
         if named is None or dose is None:
             return
         cells, paths = dose
-        path = "effectiveDateTime" if "effectiveDateTime" in res else "effectivePeriod.start"
-        v = get(res, *path.split("."))
-        if v is None:
-            self.fail(loc, "effective[x]", None, "missing: the time of the administration")
-            return
-        when = self.time(loc, path, v)
+        when, path, _ = self.when(loc, what="the time of the administration")
         if when is None:
             return
         name, rxnorm, npath = named
@@ -205,15 +196,11 @@ class MedicationReader(ReaderBase):
 
     def _drug(
         self, loc: Located, pat: PatientData, source: str, named: tuple[str, str | None, str],
-        cells: dict[str, Any], paths: dict[str, str], start: tuple[str, Any],
-        end: tuple[str, Any], reason: Any,
+        cells: dict[str, Any], paths: dict[str, str], reason: Any,
     ) -> None:  # fmt: skip
-        if start[1] is None:
-            self.fail(loc, start[0], None, "missing: the start of the drug")
-            return
-        s = self.time(loc, start[0], start[1])
-        e = None if end[1] is None else self.time(loc, end[0], end[1])
-        if s is None or (end[1] is not None and e is None):
+        s, spath, _ = self.when(loc, what="the start of the drug")
+        e, epath, ok = self.when(loc, "end")
+        if s is None or not ok:
             return
         name, rxnorm, npath = named
         cells.update({
@@ -222,7 +209,7 @@ class MedicationReader(ReaderBase):
             "reason": reason if isinstance(reason, str) else None,
             "provenance": self.extension_string(loc.resource, "provenance"),
         })  # fmt: skip
-        paths.update({"drug": npath, "rxnorm": npath, "start": start[0], "end": end[0], "*": ""})
+        paths.update({"drug": npath, "rxnorm": npath, "start": spath, "end": epath, "*": ""})
         pat.drugs.append(Drug(loc, source, cells, paths, s.instant))
 
     def _drugs(self, pat: PatientData) -> None:

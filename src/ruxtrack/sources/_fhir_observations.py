@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ruxtrack.sources._fhir_base import Located, PatientData, ReaderBase, When, codings, get
+from ruxtrack.sources._fhir_base import Located, PatientData, ReaderBase, When, codings
 from ruxtrack.units import load_catalogue
 
 __all__ = ["ObservationReader"]
@@ -86,13 +86,8 @@ class ObservationReader(ReaderBase):
         )  # fmt: skip
 
     def _effective(self, loc: Located) -> tuple[When | None, str]:
-        res = loc.resource
-        for path in ("effectiveDateTime", "effectiveInstant", "effectivePeriod.start", "issued"):
-            v = get(res, *path.split("."))
-            if v is not None:
-                return self.time(loc, path, v), path
-        self.fail(loc, "effective[x]", None, "missing: the timeline needs the time of the record")
-        return None, "effective[x]"
+        when, path, _ = self.when(loc)
+        return when, path
 
     def _lab_code(
         self, loc: Located, coded: list[tuple[int, Mapping[str, Any]]]

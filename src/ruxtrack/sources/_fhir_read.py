@@ -138,19 +138,7 @@ class _Reader(ObservationReader, MedicationReader):
             name = self.condition_by_code.get((str(c.get("system")), str(c.get("code"))))
             if name is None:
                 continue
-            for path in ("onsetDateTime", "onsetPeriod.start", "recordedDate"):
-                v = get(res, *path.split("."))
-                if v is not None:
-                    when = self.time(loc, path, v)
-                    break
-            else:
-                self.fail(
-                    loc,
-                    "onset[x]",
-                    None,
-                    "missing: a diagnosis needs onsetDateTime or recordedDate",
-                )
-                return
+            when, path, _ = self.when(loc, what="a diagnosis needs its onset")
             if when is None:
                 return
             self.tables.add(
@@ -200,15 +188,10 @@ class _Reader(ObservationReader, MedicationReader):
         if pat is None:
             return
         res = loc.resource
-        start_path = "performedPeriod.start" if get(res, "performedPeriod") else "performedDateTime"
-        start_v = get(res, *start_path.split("."))
         for i, c in codings(res.get("code")):
             key = (c.get("system"), c.get("code"))
             if key in self.event_proc:
-                if start_v is None:
-                    self.fail(loc, "performed[x]", None, "missing: the procedure needs its time")
-                    return
-                when = self.time(loc, start_path, start_v)
+                when, start_path, _ = self.when(loc, what="the time of the procedure")
                 if when is None:
                     return
                 cells: dict[str, Any] = {"event": self.event_proc[key], "time": when.text}
@@ -217,18 +200,18 @@ class _Reader(ObservationReader, MedicationReader):
                     cells["occurrence"] = int(occ)
                 cells.update(self._transplant(res))
                 cells["provenance"] = self.extension_string(res, "provenance")
-                pat.events.append(
-                    (
-                        loc,
-                        cells,
-                        {"time": start_path, "event": f"code.coding[{i}]", "*": "extension"},
-                        when.instant,
-                    )
-                )
+                paths = {"time": start_path, "event": f"code.coding[{i}]", "*": "extension"}
+                pat.events.append((loc, cells, paths, when.instant))
                 return
             if key in self.support_proc:
-                self._support(loc, pat, self.support_proc[key], i)
+                self._support(loc, pat, self.support_proc[key], f"code.coding[{i}].code")
                 return
+        for j, concept in enumerate(res.get("usedCode") or []):
+            for i, c in codings(concept):  # the device used (GECCO style: HFNC in usedCode)
+                mode = self.support_proc.get((str(c.get("system")), str(c.get("code"))))
+                if mode is not None:
+                    self._support(loc, pat, mode, f"usedCode[{j}].coding[{i}].code")
+                    return
         self.fail(
             loc,
             "code",
@@ -237,19 +220,11 @@ class _Reader(ObservationReader, MedicationReader):
             "extubation and respiratory-support codes are; docs/fhir.md)",
         )
 
-    def _support(self, loc: Located, pat: PatientData, mode: str, i: int) -> None:
+    def _support(self, loc: Located, pat: PatientData, mode: str, code_path: str) -> None:
         res = loc.resource
-        start_v = get(res, "performedPeriod", "start")
-        spath = "performedPeriod.start"
-        if start_v is None and res.get("performedDateTime") is not None:
-            start_v, spath = res.get("performedDateTime"), "performedDateTime"
-        if start_v is None:
-            self.fail(loc, "performedPeriod.start", None, "missing: support needs its start")
-            return
-        start = self.time(loc, spath, start_v)
-        end_v = get(res, "performedPeriod", "end")
-        end = None if end_v is None else self.time(loc, "performedPeriod.end", end_v)
-        if start is None or (end_v is not None and end is None):
+        start, spath, _ = self.when(loc, what="the start of the support")
+        end, epath, ok = self.when(loc, "end")
+        if start is None or not ok:
             return
         fio2 = self.extension_number(res, "fio2")
         flow = self.extension_number(res, "flow")
@@ -260,7 +235,7 @@ class _Reader(ObservationReader, MedicationReader):
              "fio2": None if fio2 is None else float(fio2),
              "flow_l_min": None if flow is None else float(flow),
              "provenance": self.extension_string(res, "provenance")},
-            {"mode": f"code.coding[{i}].code", "start": spath, "end": "performedPeriod.end",
+            {"mode": code_path, "start": spath, "end": epath,
              "fio2": "extension(fio2)", "flow_l_min": "extension(flow)", "*": ""},
         )  # fmt: skip
 
@@ -275,14 +250,9 @@ class _Reader(ObservationReader, MedicationReader):
         pat = self.patient_of(loc)
         if pat is None:
             return
-        start_v = get(res, "period", "start")
-        if start_v is None:
-            self.fail(loc, "period.start", None, "missing: an inpatient encounter needs its start")
-            return
-        start = self.time(loc, "period.start", start_v)
-        end_v = get(res, "period", "end")
-        end = None if end_v is None else self.time(loc, "period.end", end_v)
-        if start is None or (end_v is not None and end is None):
+        start, _, _ = self.when(loc, what="an inpatient stay needs its start")
+        end, _, ok = self.when(loc, "end")
+        if start is None or not ok:
             return
         pat.admissions.append((loc, start.instant, end, start.text))
 

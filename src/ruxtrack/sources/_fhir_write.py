@@ -8,6 +8,7 @@ writer adds ``tz`` (default ``+00:00``) and the reader drops it again (the wall 
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
@@ -22,6 +23,7 @@ from ruxtrack.units import load_catalogue
 
 __all__ = ["FhirExportError", "bundle_from_timeline", "write_fhir"]
 
+_TZ = re.compile(r"Z|[+-](0\d|1[0-4]):[0-5]\d")
 _NS = uuid.UUID("6f1c3a52-7d0e-5b8e-9a53-2b1f7c0d4e11")
 
 
@@ -292,6 +294,8 @@ def bundle_from_timeline(
         For a patient recorded in relative days only: FHIR needs calendar dates, and ruxtrack
         never invents them.
     """
+    if not _TZ.fullmatch(tz):
+        raise FhirExportError(f'tz "{tz}" is not a UTC offset such as +00:00, -03:00 or Z')
     if timeline.time_basis == "relative":
         raise FhirExportError(
             f"patient {timeline.patient.patient_id} is recorded in relative days only; FHIR "

@@ -118,6 +118,7 @@ MUTATIONS: dict[str, Callable[[Bundle], None]] = {
     "two_dosage_instructions": _two_dosages,
     "unreadable_frequency": _del("dosageInstruction.0.timing", rid="rux-order"),
     "lab_value_not_a_quantity": _set("valueString", "45"),
+    "bad_request_intent": _set("intent", "bogus", rid="rux-order"),
 }
 
 
