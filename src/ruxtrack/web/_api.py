@@ -7,7 +7,6 @@ return is declared in the schema.
 
 from __future__ import annotations
 
-import secrets
 from datetime import date
 from typing import Annotated, Any
 
@@ -34,6 +33,9 @@ from ruxtrack.web._views import (
     RECORDS,
     RESEARCHER,
     add_records,
+    admin_add_user,
+    admin_disable_user,
+    admin_issue_token,
     client_of,
     find_patients,
     lab_observation,
@@ -388,81 +390,38 @@ def list_users(request: Req) -> list[UserOut]:
 
 
 @post(
-    "/users",
-    guards=[allow(*ADMIN)],
-    sync_to_thread=True,
-    status_code=201,
+    "/users", guards=[allow(*ADMIN)], sync_to_thread=True, status_code=201,
     responses=_responses(400, 409),
-)
+)  # fmt: skip
 def add_user(request: Req, data: UserIn) -> NewUser:
     """Create an account; its one-time password is returned once."""
-    store = store_of(request)
-    if any(u.name == data.name for u, _ in accounts.list_users(store)):
-        raise HTTPException(status_code=409, detail=f'user "{data.name}" exists')
-    password = secrets.token_urlsafe(12)
-    accounts.create_user(store, data.name, data.role, password)
-    accounts.audit(
-        store,
-        user_of(request).name,
-        "user.add",
-        None,
-        {"user": data.name, "role": data.role},
-        client_of(request),
-    )
+    try:
+        password = admin_add_user(request, data.name, data.role)
+    except ValueError as exc:
+        raise HTTPException(status_code=409, detail=str(exc)) from exc
     return NewUser(name=data.name, role=data.role, password=password)
-
-
-def _known_user(request: Req, name: str) -> None:
-    if not any(u.name == name for u, _ in accounts.list_users(store_of(request))):
-        raise NotFoundException(detail=f'no user "{name}"')
 
 
 UserName = Annotated[str, Parameter(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 
 
 @post(
-    "/users/{name:str}/disable",
-    guards=[allow(*ADMIN)],
-    sync_to_thread=True,
-    status_code=200,
+    "/users/{name:str}/disable", guards=[allow(*ADMIN)], sync_to_thread=True, status_code=200,
     responses=_responses(400, 404),
-)
+)  # fmt: skip
 def disable_user(request: Req, name: UserName) -> UserOut:
     """Disable an account (no sign-in, no token use)."""
-    _known_user(request, name)
-    accounts.disable_user(store_of(request), name)
-    accounts.audit(
-        store_of(request),
-        user_of(request).name,
-        "user.disable",
-        None,
-        {"user": name},
-        client_of(request),
-    )
-    role = next(u.role for u, _ in accounts.list_users(store_of(request)) if u.name == name)
-    return UserOut(name=name, role=role, disabled=True)
+    user = admin_disable_user(request, name)
+    return UserOut(name=user.name, role=user.role, disabled=True)
 
 
 @post(
-    "/users/{name:str}/tokens",
-    guards=[allow(*ADMIN)],
-    sync_to_thread=True,
-    status_code=201,
-    responses=_responses(400, 404),
-)
+    "/users/{name:str}/tokens", guards=[allow(*ADMIN)], sync_to_thread=True, status_code=201,
+    responses=_responses(400, 404, 409),
+)  # fmt: skip
 def issue_token(request: Req, name: UserName) -> TokenOut:
-    """Issue an API token for an account (shown once, stored hashed)."""
-    _known_user(request, name)
-    token = accounts.issue_token(store_of(request), name)
-    accounts.audit(
-        store_of(request),
-        user_of(request).name,
-        "token.issue",
-        None,
-        {"user": name},
-        client_of(request),
-    )
-    return TokenOut(name=name, token=token)
+    """Issue an API token for an active account (shown once, stored hashed)."""
+    return TokenOut(name=name, token=admin_issue_token(request, name))
 
 
 def api_routes() -> list[Any]:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-import secrets
+import re
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -42,6 +42,9 @@ from ruxtrack.web._views import (
     RECORDS,
     RESEARCHER,
     add_records,
+    admin_add_user,
+    admin_disable_user,
+    admin_issue_token,
     client_of,
     find_patients,
     lab_observation,
@@ -516,7 +519,7 @@ def evidence_page(request: Req) -> Template:
 
 
 @get(
-    "/evidence/forest/{quantity:str}.png",
+    "/evidence/forest/{quantity:str}",
     guards=[allow(*ANY_ROLE)],
     sync_to_thread=True,
     include_in_schema=False,
@@ -531,65 +534,30 @@ def evidence_forest(request: Req, quantity: str) -> Response[bytes]:
     return Response(png, media_type="image/png")
 
 
+def _users_page(request: Req, status: int = 200, **kw: Any) -> Template:
+    users = accounts.list_users(store_of(request))
+    context = _ctx(request, users=users, roles=accounts.ROLES, token=None, created=None)
+    context.update(kw)
+    return Template("users.html", context=context, status_code=status)
+
+
 @get("/admin/users", guards=[allow(*ADMIN)], sync_to_thread=True, include_in_schema=False)
 def users_page(request: Req) -> Template:
     """Accounts: add, disable, issue API tokens."""
-    return Template(
-        "users.html",
-        context=_ctx(
-            request, users=accounts.list_users(store_of(request)), roles=accounts.ROLES, token=None
-        ),
-    )
+    return _users_page(request)
 
 
-@post("/admin/users", guards=[allow(*ADMIN)], sync_to_thread=True, include_in_schema=False)
-def add_user(request: Req, data: Form) -> Response[Any]:
+@post("/admin/users/add", guards=[allow(*ADMIN)], sync_to_thread=True, include_in_schema=False)
+def add_user(request: Req, data: Form) -> Template:
     """Create an account with a one-time password shown once."""
     name = data.get("username", "").strip()
-    role = data.get("role", "")
-    if (
-        not name
-        or role not in accounts.ROLES
-        or len(name) > 64
-        or not name.replace("-", "").replace("_", "").replace(".", "").isalnum()
-    ):
-        return Template(
-            "error.html",
-            context=_ctx(
-                request,
-                title="User not added",
-                detail="give a name (letters, digits, . _ -) and a role",
-                back="/admin/users",
-            ),
-            status_code=422,
-        )
-    password = secrets.token_urlsafe(12)
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", name):
+        return _users_page(request, 422, error="A name is letters, digits, dots, _ and -.")
     try:
-        accounts.create_user(store_of(request), name, role, password)
-    except (RuxtrackError, ValueError) as exc:
-        return Template(
-            "error.html",
-            context=_ctx(request, title="User not added", detail=_reason(exc), back="/admin/users"),
-            status_code=422,
-        )
-    accounts.audit(
-        store_of(request),
-        user_of(request).name,
-        "user.add",
-        None,
-        {"user": name, "role": role},
-        client_of(request),
-    )
-    return Template(
-        "users.html",
-        context=_ctx(
-            request,
-            users=accounts.list_users(store_of(request)),
-            roles=accounts.ROLES,
-            token=None,
-            created=(name, password),
-        ),
-    )
+        password = admin_add_user(request, name, data.get("role", ""))
+    except ValueError as exc:
+        return _users_page(request, 422, error=str(exc))
+    return _users_page(request, created=(name, password))
 
 
 @post(
@@ -600,15 +568,7 @@ def add_user(request: Req, data: Form) -> Response[Any]:
 )
 def disable_user(request: Req, name: str) -> Redirect:
     """Disable an account."""
-    accounts.disable_user(store_of(request), name)
-    accounts.audit(
-        store_of(request),
-        user_of(request).name,
-        "user.disable",
-        None,
-        {"user": name},
-        client_of(request),
-    )
+    admin_disable_user(request, name)
     _flash(request, f"Disabled {name}.")
     return Redirect("/admin/users")
 
@@ -621,24 +581,7 @@ def disable_user(request: Req, name: str) -> Redirect:
 )
 def issue_token(request: Req, name: str) -> Template:
     """Issue an API token, shown once."""
-    token = accounts.issue_token(store_of(request), name)
-    accounts.audit(
-        store_of(request),
-        user_of(request).name,
-        "token.issue",
-        None,
-        {"user": name},
-        client_of(request),
-    )
-    return Template(
-        "users.html",
-        context=_ctx(
-            request,
-            users=accounts.list_users(store_of(request)),
-            roles=accounts.ROLES,
-            token=(name, token),
-        ),
-    )
+    return _users_page(request, token=(name, admin_issue_token(request, name)))
 
 
 def page_routes() -> list[Any]:

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 from typing import Any
 
 from litestar.connection import ASGIConnection
+from litestar.exceptions import HTTPException, NotFoundException
 
 from ruxtrack.protocol import Decision, decide
 from ruxtrack.store import PatientSummary, Store
 from ruxtrack.timeline import Observation, Timeline, parse_time
 from ruxtrack.units import normalize
-from ruxtrack.web._accounts import WebUser, audit
+from ruxtrack.web._accounts import (
+    ROLES,
+    WebUser,
+    audit,
+    create_user,
+    disable_user,
+    issue_token,
+    list_users,
+)
 from ruxtrack.web._faces import patient_status, regimen_ids, within_population
 from ruxtrack.web._security import current_user
 
@@ -22,6 +32,9 @@ __all__ = [
     "RECORDS",
     "RESEARCHER",
     "add_records",
+    "admin_add_user",
+    "admin_disable_user",
+    "admin_issue_token",
     "client_of",
     "find_patients",
     "lab_observation",
@@ -172,3 +185,55 @@ def add_records(
         {"what": f"add {kind}", "after": record.model_dump(mode="json"), "reason": reason},
         client_of(connection),
     )
+
+
+# -- accounts (admin) ------------------------------------------------------------------------
+
+
+def _account(connection: ASGIConnection[Any, Any, Any, Any], name: str) -> tuple[WebUser, bool]:
+    for u, disabled in list_users(store_of(connection)):
+        if u.name == name:
+            return u, disabled
+    raise NotFoundException(detail=f'no user "{name}"')
+
+
+def _audit_admin(connection: ASGIConnection[Any, Any, Any, Any], action: str, detail: Any) -> None:
+    audit(
+        store_of(connection), user_of(connection).name, action, None, detail, client_of(connection)
+    )
+
+
+def admin_add_user(connection: ASGIConnection[Any, Any, Any, Any], name: str, role: str) -> str:
+    """Create an account; returns its one-time password.
+
+    Raises
+    ------
+    ValueError
+        When the name is taken or the role unknown.
+    """
+    if role not in ROLES:
+        raise ValueError(f'unknown role "{role}"; one of {", ".join(ROLES)}')
+    if any(u.name == name for u, _ in list_users(store_of(connection))):
+        raise ValueError(f'user "{name}" exists')
+    password = secrets.token_urlsafe(12)
+    create_user(store_of(connection), name, role, password)
+    _audit_admin(connection, "user.add", {"user": name, "role": role})
+    return password
+
+
+def admin_disable_user(connection: ASGIConnection[Any, Any, Any, Any], name: str) -> WebUser:
+    """Disable an account (404 for an unknown name)."""
+    user, _ = _account(connection, name)
+    disable_user(store_of(connection), name)
+    _audit_admin(connection, "user.disable", {"user": name})
+    return user
+
+
+def admin_issue_token(connection: ASGIConnection[Any, Any, Any, Any], name: str) -> str:
+    """A new API token for an active account (404 for an unknown name, 409 if disabled)."""
+    _, disabled = _account(connection, name)
+    if disabled:
+        raise HTTPException(status_code=409, detail=f'user "{name}" is disabled')
+    token = issue_token(store_of(connection), name)
+    _audit_admin(connection, "token.issue", {"user": name})
+    return token
