@@ -22,7 +22,9 @@ from ruxtrack.store import PatientNotFoundError
 from ruxtrack.web import _accounts as accounts
 from ruxtrack.web._faces import (
     course_chart,
+    course_panels,
     decision_json,
+    marker_labels,
     regimen_ids,
 )
 from ruxtrack.web._security import allow
@@ -231,10 +233,8 @@ def get_course(
 ) -> dict[str, Any]:
     """The course chart's data: drugs, respiratory support, marker panels, events; days from
     ``anchor`` (any recorded event; default the first)."""
-    from ruxtrack.web._pages import _marker_names, _panels
-
     tl = _timeline(request, patient_id, "course chart")
-    return course_chart(tl, anchor, _panels(), _marker_names())
+    return course_chart(tl, anchor, course_panels(), marker_labels())
 
 
 @get(

@@ -8,18 +8,24 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from ruxtrack.protocol import Decision, list_regimens, load_regimen
 from ruxtrack.store import PatientSummary
 from ruxtrack.timeline import NOMINAL_EPOCH, Timeline, parse_time
+from ruxtrack.units import load_catalogue
 
 __all__ = [
     "STATUSES",
     "DayChoice",
     "course_chart",
+    "course_panels",
     "decision_html",
     "decision_json",
+    "marker_labels",
     "patient_status",
     "regimen_ids",
     "resolve_day",
@@ -48,6 +54,25 @@ def decision_json(decision: Decision) -> dict[str, Any]:
     face = _outputs_face("render_decision_json")
     out = face(decision) if face is not None else decision.to_dict()
     return dict(out)
+
+
+@cache
+def course_panels() -> tuple[tuple[str, ...], ...]:
+    """The course chart's marker panels (``course_panels.yaml``)."""
+    data = yaml.safe_load((Path(__file__).parent / "course_panels.yaml").read_text("utf-8"))
+    return tuple(tuple(p) for p in data["panels"])
+
+
+@cache
+def marker_labels() -> dict[str, tuple[str, str]]:
+    """Each lab code's name and display unit (the stored canonical unit, written for people)."""
+    cat = load_catalogue()
+    out = {}
+    for c in cat.codes:
+        e = cat.get(c)
+        if e is not None:
+            out[c] = (e.name, e.display_unit or e.canonical_unit)
+    return out
 
 
 @cache
@@ -158,12 +183,13 @@ def course_chart(
     tl: Timeline,
     anchor: str | None,
     panels: Sequence[Sequence[str]],
-    marker_names: dict[str, str],
+    markers: dict[str, tuple[str, str]],
 ) -> dict[str, Any]:
     """A patient's course as chart data, in days from ``anchor`` (any recorded event).
 
     Drug exposures and respiratory support as bars (end None while running), observations as
-    points per code grouped into ``panels`` (codes not in a panel go to a last panel), events as
+    points per code grouped into ``panels`` (``markers`` gives each code's name and the unit it
+    is shown in, the stored canonical one) (codes not in a panel go to a last panel), events as
     vertical marks. Values are the stored canonical ones; units travel with them.
     """
     keys = sorted(tl.anchors, key=lambda k: tl.anchors[k])
@@ -227,8 +253,8 @@ def course_chart(
             [
                 {
                     "code": c,
-                    "name": marker_names.get(c, c),
-                    "unit": units.get(c, ""),
+                    "name": markers.get(c, (c, ""))[0],
+                    "unit": markers.get(c, ("", units.get(c, "")))[1] or units.get(c, ""),
                     "points": series[c],
                 }
                 for c in p

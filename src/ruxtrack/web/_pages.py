@@ -6,10 +6,9 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from functools import cache
-from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote, urlencode
 
-import yaml
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
@@ -76,12 +75,6 @@ ENTRY_LABS: tuple[str, ...] = (
 
 
 @cache
-def _panels() -> list[list[str]]:
-    data = yaml.safe_load((Path(__file__).parent / "course_panels.yaml").read_text("utf-8"))
-    return [list(p) for p in data["panels"]]
-
-
-@cache
 def _lab_choices() -> list[dict[str, str]]:
     cat = load_catalogue()
     out = []
@@ -93,11 +86,6 @@ def _lab_choices() -> list[dict[str, str]]:
                 {"code": code, "name": e.name, "unit": e.canonical_unit, "units": " ".join(units)}
             )
     return out
-
-
-def _marker_names() -> dict[str, str]:
-    cat = load_catalogue()
-    return {c: cat.get(c).name for c in cat.codes if cat.get(c) is not None}
 
 
 def _ctx(request: Req, **kw: Any) -> dict[str, Any]:
@@ -353,9 +341,11 @@ def replay_panel(request: Req, patient_id: str, regimen: str) -> Template:
 # -- data entry -----------------------------------------------------------------------------
 
 
-def _entry_done(request: Req, patient_id: str, text: str) -> Redirect:
+def _entry_done(request: Req, patient_id: str, text: str, data: dict[str, str]) -> Redirect:
     _flash(request, text)
-    return Redirect(f"/patients/{patient_id}#entry")
+    keep = {k: data[k] for k in ("regimen", "day") if data.get(k)}
+    query = f"?{urlencode(keep)}" if keep else ""
+    return Redirect(f"/patients/{quote(patient_id)}{query}")
 
 
 def _entry_failed(request: Req, patient_id: str, what: str, exc: Exception) -> Template:
@@ -434,7 +424,7 @@ def add_entry(request: Req, patient_id: str, entry: str, data: Form) -> Response
         add_records(request, tl, kind, rec, data.get("reason") or None)
     except (RuxtrackError, ValueError, ValidationError) as exc:
         return _entry_failed(request, patient_id, what, exc)
-    return _entry_done(request, patient_id, done)
+    return _entry_done(request, patient_id, done, data)
 
 
 # -- research, evidence, admin ---------------------------------------------------------------

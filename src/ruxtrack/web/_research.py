@@ -93,7 +93,7 @@ def run_study(state: State, store: Store, study: str, actor: str, client: str | 
     shown: dict[str, Path] = {}
     per_patient = {f.id for f in spec.figures if f.kind in _PATIENT_LEVEL}
     for fig_id, paths in files.figures.items():
-        if fig_id in per_patient:
+        if any(fig_id == f or fig_id.startswith(f + "_") for f in per_patient):
             continue
         for p in paths:
             if p.suffix == ".png":

@@ -43,7 +43,8 @@
   function draw(el, data) {
     var drugs = Array.from(new Set(data.drugs.map(function (d) { return d.drug; })));
     var panels = data.panels;
-    var laneH = 26, top = 40, gap = 34;
+    var laneH = 26, top = 34, gap = 30;
+    var right = Math.round(Math.min(250, Math.max(170, el.clientWidth * 0.28)));
     var heights = [Math.max(laneH * drugs.length, laneH), 34].concat(panels.map(function () { return 130; }));
     var grids = [], xAxes = [], yAxes = [], series = [];
     var y = top;
@@ -54,13 +55,13 @@
     var lo = all.length ? Math.floor(Math.min.apply(null, all)) - 1 : 0;
     var hi = all.length ? Math.ceil(Math.max.apply(null, all)) + 1 : 30;
     heights.forEach(function (h, i) {
-      grids.push({ left: 150, right: 150, top: y, height: h, containLabel: false });
+      grids.push({ left: 150, right: right, top: y, height: h, containLabel: false });
       xAxes.push({ type: "value", gridIndex: i, min: lo, max: hi, axisLabel: { show: i === heights.length - 1 },
         name: i === heights.length - 1 ? "Days from " + data.anchor : "", nameLocation: "middle", nameGap: 28,
         splitLine: { show: i > 1, lineStyle: { color: "#eee" } } });
       y += h + gap;
     });
-    el.style.height = (y + 30) + "px";
+    el.style.height = (y + 70) + "px";
     yAxes.push({ type: "category", gridIndex: 0, data: drugs.map(function (d) { return d.replace(/_/g, " "); }), inverse: true, axisTick: { show: false } });
     yAxes.push({ type: "category", gridIndex: 1, data: ["O\u2082 support"], axisTick: { show: false } });
     series.push(bars(0, data.drugs, function (r) { return drugs.indexOf(r.drug); }, function () { return "#bcbddc"; },
@@ -80,7 +81,11 @@
         axisLabel: { formatter: function (v) { return fmt(v); } } });
       panel.forEach(function (m, mi) {
         var name = m.name + (m.unit ? " (" + m.unit + ")" : "");
-        legends.push({ name: name, top: grids[gi].top });
+        if (!legends[pi]) {
+          legends[pi] = { data: [], orient: "vertical", top: grids[gi].top, right: 5, width: right - 20,
+            itemGap: 4, textStyle: { fontSize: 11, width: right - 50, overflow: "truncate" } };
+        }
+        legends[pi].data.push(name);
         series.push({ type: "line", name: name, xAxisIndex: gi, yAxisIndex: gi, data: m.points, symbolSize: 5,
           color: COLOURS[mi % COLOURS.length], connectNulls: true, lineStyle: { width: 1.5 } });
       });
@@ -92,18 +97,20 @@
       if (!first) { return; }
       s.markLine = { silent: true, symbol: "none", lineStyle: { color: "#555", type: "dashed", width: 1 },
         label: { show: s.xAxisIndex === 0, formatter: "{b}", position: "start", fontSize: 10 },
-        data: marks.map(function (e) { return { xAxis: e.day, name: e.label }; }) };
+        data: marks.map(function (e, k) {
+          return { xAxis: e.day, name: e.label, label: { distance: k % 2 ? 14 : 3 } };
+        }) };
     });
     var idx = xAxes.map(function (_, i) { return i; });
     var option = {
       animation: false,
       grid: grids, xAxis: xAxes, yAxis: yAxes, series: series,
-      legend: { type: "scroll", orient: "vertical", right: 0, top: grids.length > 2 ? grids[2].top : 0, width: 140, textStyle: { fontSize: 11 } },
+      legend: legends.filter(function (l) { return l; }),
       tooltip: { trigger: "item", confine: true, valueFormatter: function (v) { return fmt(v); } },
       axisPointer: { link: [{ xAxisIndex: "all" }] },
-      toolbox: { right: 10, top: 0, feature: { dataZoom: { xAxisIndex: idx, yAxisIndex: "none", title: { zoom: "Zoom (drag)", back: "Undo zoom" } }, restore: { title: "Reset" } } },
+      toolbox: { right: 10, top: 0, itemSize: 16, feature: { dataZoom: { xAxisIndex: idx, yAxisIndex: "none", title: { zoom: "Zoom (drag)", back: "Undo zoom" } }, restore: { title: "Reset" } } },
       dataZoom: [{ type: "inside", xAxisIndex: idx, filterMode: "none" },
-                 { type: "slider", xAxisIndex: idx, filterMode: "none", top: 8, height: 18, left: 150, right: 150 }]
+                 { type: "slider", xAxisIndex: idx, filterMode: "none", bottom: 4, height: 18, left: 150, right: right }]
     };
     if (!chart) { chart = echarts.init(el, null, { renderer: "canvas" }); window.addEventListener("resize", function () { chart.resize(); }); }
     chart.clear();
