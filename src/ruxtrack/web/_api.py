@@ -10,11 +10,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Request, Router, get, post
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from ruxtrack.errors import RuxtrackError
 from ruxtrack.protocol import decide, replay
@@ -89,18 +90,19 @@ class PatientOut(BaseModel):
     counts: dict[str, int]
 
 
-class ObservationIn(BaseModel):
+class ObservationIn(msgspec.Struct, forbid_unknown_fields=True):
     """A lab value as typed: the unit is checked against the catalogue, as in imports."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    code: str = Field(pattern=_IDENT, max_length=64, examples=["plt"])
-    value: float = Field(allow_inf_nan=False, examples=[42])
-    unit: str = Field(min_length=1, max_length=32, examples=["10*9/L"])
-    time: str = Field(
-        min_length=1, max_length=64, description="ISO date(-time) or e.g. rux_start+3d"
-    )
-    reason: str | None = Field(default=None, max_length=500)
+    code: Annotated[str, msgspec.Meta(pattern=_IDENT, max_length=64, examples=["plt"])]
+    value: Annotated[float, msgspec.Meta(ge=-1e12, le=1e12, examples=[42])]
+    unit: Annotated[str, msgspec.Meta(min_length=1, max_length=32, examples=["10*9/L"])]
+    time: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=1, max_length=64, description="ISO date(-time) or e.g. rux_start+3d"
+        ),
+    ]
+    reason: Annotated[str, msgspec.Meta(max_length=500)] | None = None
 
 
 class ObservationOut(BaseModel):
@@ -118,11 +120,15 @@ class Me(BaseModel):
     role: str
 
 
-class UserIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class UserIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A new account."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-    role: str = Field(pattern=r"^(clinician|data-manager|researcher|admin)$")
+    name: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+    role: Annotated[str, msgspec.Meta(pattern=r"^(clinician|data-manager|researcher|admin)$")]
+
+
+#: Request bodies that refuse unknown fields (``additionalProperties: false`` in the schema).
+STRICT_INPUTS: tuple[str, ...] = ("ObservationIn", "UserIn")
 
 
 class UserOut(BaseModel):

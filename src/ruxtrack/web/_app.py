@@ -28,7 +28,7 @@ from litestar.template.config import TemplateConfig
 from ruxtrack import __version__
 from ruxtrack.errors import RuxtrackError
 from ruxtrack.store import PatientNotFoundError, Store, open_store
-from ruxtrack.web._api import api_routes
+from ruxtrack.web._api import STRICT_INPUTS, api_routes
 from ruxtrack.web._pages import page_routes
 from ruxtrack.web._routes import extra_routes
 from ruxtrack.web._security import (
@@ -119,7 +119,10 @@ def _on_crash(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
 @get("/openapi.json", include_in_schema=False, sync_to_thread=False)
 def openapi_json(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """The REST API's OpenAPI document (public: it describes, it holds no data)."""
-    return request.app.openapi_schema.to_schema()
+    doc = request.app.openapi_schema.to_schema()
+    for name in STRICT_INPUTS:  # Litestar does not emit forbid_unknown_fields
+        doc["components"]["schemas"][name]["additionalProperties"] = False
+    return doc
 
 
 @get("/healthz", include_in_schema=False, sync_to_thread=False)
