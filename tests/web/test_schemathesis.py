@@ -12,8 +12,8 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from ruxtrack.store import open_store
-from ruxtrack.web import create_app
 from ruxtrack.web import _accounts as accounts
+from ruxtrack.web import create_app
 
 ROLE_FOR = (
     ("/api/users", "admin"),
