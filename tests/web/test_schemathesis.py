@@ -52,7 +52,7 @@ def test_api_conforms_to_its_schema(api_schema: Any) -> None:
             database=None,
             suppress_health_check=list(HealthCheck),
         )
-        def run(case: Any) -> None:
+        def run(case: Any, headers: dict[str, str] = headers) -> None:
             case.call_and_validate(headers=headers)
 
         try:
