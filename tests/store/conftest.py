@@ -77,3 +77,9 @@ def store(store_url: str) -> Iterator[Store]:
         yield s
     finally:
         s.close()
+
+
+@pytest.fixture(autouse=True)
+def _cheap_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests hash passwords with the cheap argon2 profile (production: ~0.3 s per hash)."""
+    monkeypatch.setenv("RUXTRACK_ARGON2_PROFILE", "test")

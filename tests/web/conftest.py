@@ -23,7 +23,7 @@ from litestar.testing import TestClient
 
 from ruxtrack.store import Store, open_store
 from ruxtrack.web import WebSettings, create_app
-from ruxtrack.web import _accounts as accounts
+from ruxtrack import accounts
 
 ROLES = ("clinician", "data-manager", "researcher", "admin")
 PASSWORDS = {r: f"pw-{r}-correct-horse" for r in ROLES}

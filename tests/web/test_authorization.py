@@ -131,7 +131,7 @@ def test_researcher_never_sees_a_patient_page(
 
 
 def test_disabled_account_token_is_refused(client: TestClient[Any], store: Any) -> None:
-    from ruxtrack.web import _accounts as accounts
+    from ruxtrack import accounts
 
     accounts.create_user(store, "soon-disabled", "clinician", "some-password-1")
     token = accounts.issue_token(store, "soon-disabled")

@@ -12,7 +12,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from ruxtrack.store import open_store
-from ruxtrack.web import _accounts as accounts
+from ruxtrack import accounts
 from ruxtrack.web import create_app
 
 ROLE_FOR = (
@@ -36,6 +36,21 @@ def api_schema(demo_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
     return schema
 
 
+def _runner(op: Any, headers: dict[str, str]) -> Any:
+    @given(case=op.as_strategy())
+    @settings(
+        max_examples=25,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    def run(case: Any) -> None:
+        case.call_and_validate(headers=headers)
+
+    return run
+
+
 def test_api_conforms_to_its_schema(api_schema: Any) -> None:
     failures = []
     operations = [r.ok() for r in api_schema.get_all_operations()]
@@ -43,20 +58,8 @@ def test_api_conforms_to_its_schema(api_schema: Any) -> None:
     for op in operations:
         role = next(r for prefix, r in ROLE_FOR if op.path.startswith(prefix))
         headers = {"Authorization": f"Bearer {api_schema.tokens[role]}"}
-
-        @given(case=op.as_strategy())
-        @settings(
-            max_examples=25,
-            deadline=None,
-            derandomize=True,
-            database=None,
-            suppress_health_check=list(HealthCheck),
-        )
-        def run(case: Any, headers: dict[str, str] = headers) -> None:
-            case.call_and_validate(headers=headers)
-
         try:
-            run()
+            _runner(op, headers)()
         except Exception as exc:  # collect every operation's failure, then report all
             failures.append(f"{op.method.upper()} {op.path}: {exc}")
     assert failures == [], "\n\n".join(failures)

@@ -11,7 +11,7 @@ from litestar.testing import TestClient
 
 from ruxtrack.store import Store
 from ruxtrack.web import WebSettings, create_app
-from ruxtrack.web import _accounts as accounts
+from ruxtrack import accounts
 
 from .conftest import PASSWORDS, csrf_of, sign_in
 

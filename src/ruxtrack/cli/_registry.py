@@ -38,6 +38,15 @@ DbOption = Annotated[
     ),
 ]
 
+ActorOption = Annotated[
+    str | None,
+    typer.Option(
+        "--actor",
+        help="Who is acting, for the audit log (default: the operating-system user).",
+        show_default=False,
+    ),
+]
+
 
 @contextmanager
 def _store(db: str | None) -> Iterator[Store]:
@@ -90,7 +99,7 @@ def _render_summary(summary: ImportSummary, title: str) -> None:
         console.print("Nothing changed: the store already holds exactly these records.")
 
 
-def _import_into(store: Store, path: Path, title: str) -> None:
+def _import_into(store: Store, path: Path, title: str, actor: str | None = None) -> None:
     with _progress(f"importing {path.name}") as bar:
         task = bar.add_task(f"writing {path.name}", total=None)
 
@@ -99,7 +108,7 @@ def _import_into(store: Store, path: Path, title: str) -> None:
 
         try:
             with err_console.status(f"validating {path}", spinner="dots"):
-                summary = store.import_folder(path, progress=step)
+                summary = store.import_folder(path, progress=step, actor=actor, client="cli")
         except ImportValidationError as exc:
             bar.stop()
             err_console.print(f"{path}:", markup=False)
@@ -113,6 +122,7 @@ def import_command(
         Path, typer.Argument(help="Folder of canonical CSV or Parquet files (docs/data-format.md).")
     ],
     db: DbOption = None,
+    actor: ActorOption = None,
 ) -> None:
     """Validate a folder and import it in one transaction (all or nothing).
 
@@ -121,7 +131,7 @@ def import_command(
     whose records differ has all of them replaced.
     """
     with _store(db) as store, cli_errors():
-        _import_into(store, path, f"Imported {path}")
+        _import_into(store, path, f"Imported {path}", actor)
         console.print(f"store: {store.url}", markup=False)
 
 
@@ -131,11 +141,17 @@ def export_command(
         str, typer.Option("--format", "-f", help="csv or parquet.", case_sensitive=False)
     ] = "csv",
     db: DbOption = None,
+    actor: ActorOption = None,
 ) -> None:
     """Export every patient as a canonical folder; importing it again changes nothing."""
     with _store(db) as store, cli_errors():
         counts = store.counts()
-        files = store.export_folder(directory, format=format.lower())  # type: ignore[arg-type]
+        files = store.export_folder(
+            directory,
+            format=format.lower(),  # type: ignore[arg-type]
+            actor=actor,
+            client="cli",
+        )
         for name, file in files.items():
             console.print(f"{file}  {counts[name]} rows", markup=False)
         console.print(f"exported {counts['patients']} patients from {store.url}", markup=False)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Annotated
 
 import typer
@@ -30,8 +29,8 @@ def load_demo(store: object) -> str | None:
         console.print(f"loaded the demo datasets into {store.url}", markup=False)
     if any(u.name == "admin" for u, _ in accounts.list_users(store)):
         return None
-    password = secrets.token_urlsafe(12)
-    accounts.create_user(store, "admin", "admin", password)
+    password = accounts.generate_password()
+    accounts.create_user(store, "admin", "admin", password, actor="serve --demo", client="cli")
     return password
 
 

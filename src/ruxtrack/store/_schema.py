@@ -9,7 +9,19 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-__all__ = ["RECORD_TABLES", "TABLES", "imports", "metadata", "patients"]
+__all__ = [
+    "HISTORY",
+    "HISTORY_COLUMNS",
+    "RECORD_TABLES",
+    "TABLES",
+    "api_tokens",
+    "audit_head",
+    "audit_log",
+    "imports",
+    "metadata",
+    "patients",
+    "users",
+]
 
 metadata = sa.MetaData()
 
@@ -24,6 +36,11 @@ def _pid() -> sa.Column[str]:
 
 def _seq() -> sa.Column[int]:
     return sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False)
+
+
+def _recorded_at() -> sa.Column[object]:
+    # When this version of the row became current (UTC); NULL for rows older than versioning.
+    return sa.Column("recorded_at", sa.DateTime, comment="UTC")
 
 
 imports = sa.Table(
@@ -52,6 +69,7 @@ patients = sa.Table(
     sa.Column("time_basis", sa.String(16), nullable=False),
     sa.Column("content_hash", sa.String(64), nullable=False),
     sa.Column("import_id", sa.Integer, sa.ForeignKey("imports.import_id"), nullable=False),
+    _recorded_at(),
 )
 
 events = sa.Table(
@@ -70,6 +88,7 @@ events = sa.Table(
     sa.Column("conditioning_intensity", sa.Text),
     sa.Column("gvhd_prophylaxis", sa.Text),
     sa.Column("provenance", sa.Text),
+    _recorded_at(),
     sa.UniqueConstraint("patient_id", "event", "occurrence", name="uq_events_key"),
 )
 
@@ -87,6 +106,7 @@ observations = sa.Table(
     sa.Column("source_value", sa.Double),
     sa.Column("source_unit", sa.String(64)),
     sa.Column("provenance", sa.Text),
+    _recorded_at(),
     sa.Index("ix_observations_code_t", "code", "t"),
 )
 
@@ -107,6 +127,7 @@ drugs = sa.Table(
     sa.Column("t_end", sa.DateTime),
     sa.Column("reason", sa.Text),
     sa.Column("provenance", sa.Text),
+    _recorded_at(),
     sa.Index("ix_drugs_drug", "drug"),
 )
 
@@ -123,6 +144,7 @@ support = sa.Table(
     sa.Column("fio2", sa.Double),
     sa.Column("flow_l_min", sa.Double),
     sa.Column("provenance", sa.Text),
+    _recorded_at(),
 )
 
 assessments = sa.Table(
@@ -136,6 +158,7 @@ assessments = sa.Table(
     sa.Column("value", sa.Text, nullable=False),
     sa.Column("code", sa.String(64)),
     sa.Column("provenance", sa.Text),
+    _recorded_at(),
     sa.Index("ix_assessments_kind", "kind"),
 )
 
@@ -149,3 +172,90 @@ RECORD_TABLES: dict[str, sa.Table] = {
 }
 
 TABLES: dict[str, sa.Table] = {"patients": patients, **RECORD_TABLES}
+
+# -- versions (store/_versions.py; migration 0004) ---------------------------------------------
+#: Columns a history row adds to the columns of its table.
+HISTORY_COLUMNS = ("version_id", "superseded_at", "change", "change_reason", "changed_by",
+                   "change_import_id")  # fmt: skip
+
+
+def _history_table(table: sa.Table) -> sa.Table:
+    """``<table>_history``: earlier versions of its rows, with when and why they were superseded.
+
+    A row here was current from its ``recorded_at`` until ``superseded_at``.
+    """
+    copied = [
+        sa.Column(c.name, c.type, nullable=c.nullable and not c.primary_key, comment=c.comment)
+        for c in table.columns
+    ]
+    return sa.Table(
+        f"{table.name}_history",
+        metadata,
+        sa.Column("version_id", sa.Integer, primary_key=True, autoincrement=True),
+        *copied,
+        sa.Column("superseded_at", sa.DateTime, nullable=False, comment="UTC"),
+        sa.Column("change", sa.String(16), nullable=False, comment="edited, replaced, deleted"),
+        sa.Column("change_reason", sa.Text),
+        sa.Column("changed_by", sa.String(128), nullable=False),
+        sa.Column("change_import_id", sa.Integer),
+        sa.Index(f"ix_{table.name}_history_pid", "patient_id", "superseded_at"),
+    )
+
+
+#: The history table of each versioned table (patients and the five record tables).
+HISTORY: dict[str, sa.Table] = {name: _history_table(t) for name, t in TABLES.items()}
+
+# -- accounts (ruxtrack.accounts; migration 0002) ---------------------------------------------
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("user_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(64), nullable=False, unique=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("password_hash", sa.Text, nullable=False),
+    sa.Column("disabled", sa.Boolean, nullable=False),
+    sa.Column("failed_logins", sa.Integer, nullable=False),
+    sa.Column("locked_until", sa.DateTime, comment="UTC"),
+    sa.Column("last_login", sa.DateTime, comment="UTC"),
+    sa.Column("created_at", sa.DateTime, nullable=False, comment="UTC"),
+)
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("token_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.user_id"), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True, comment="SHA-256"),
+    sa.Column("prefix", sa.String(16), nullable=False),
+    sa.Column("label", sa.Text),
+    sa.Column("created_at", sa.DateTime, nullable=False, comment="UTC"),
+    sa.Column("last_used", sa.DateTime, comment="UTC"),
+    sa.Column("revoked_at", sa.DateTime, comment="UTC"),
+)
+
+# -- audit trail (store/_audit.py; migration 0003) ---------------------------------------------
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("entry_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("at", sa.DateTime, nullable=False, comment="UTC"),
+    sa.Column("actor", sa.String(128), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("patient_id", sa.String(_PID)),
+    sa.Column("detail", sa.Text, comment="canonical JSON"),
+    sa.Column("reason", sa.Text),
+    sa.Column("client", sa.Text),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Index("ix_audit_log_patient", "patient_id"),
+)
+
+#: One row (id 1): how many entries the chain has and the hash of the last one. Deleting the
+#: newest entries therefore shows as a chain shorter than its head.
+audit_head = sa.Table(
+    "audit_head",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("entries", sa.Integer, nullable=False),
+    sa.Column("last_hash", sa.String(64), nullable=False),
+)

@@ -8,12 +8,10 @@ are. Nothing is written unless every timeline passed validation.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -39,8 +37,34 @@ from ruxtrack.sources import (
     write_folder,
 )
 from ruxtrack.sources._units import normalise_timelines
+from ruxtrack.store._audit import (
+    AuditBreak,
+    AuditRecord,
+    append_audit,
+    append_audit_many,
+    default_actor,
+    utc_now,
+    verify_audit_chain,
+)
+from ruxtrack.store._edit import (
+    StoredRecord,
+    TimelineRecord,
+    change_record,
+    kind_of,
+    stored_records,
+)
 from ruxtrack.store._results import ImportSummary, PatientChange, PatientSummary, TableChange
 from ruxtrack.store._schema import RECORD_TABLES, TABLES, imports, patients
+from ruxtrack.store._versions import (
+    RecordKind,
+    RecordVersion,
+    read_history,
+    read_rows,
+    write_version,
+)
+from ruxtrack.store._versions import chunks as _chunks
+from ruxtrack.store._versions import comparable as _comparable
+from ruxtrack.store._versions import hash_rows as _hash_rows
 from ruxtrack.timeline import Timeline, TimeRef
 
 __all__ = [
@@ -160,39 +184,6 @@ def _migrate(engine: Engine, shown: str) -> None:
             command.upgrade(cfg, "head")
 
 
-def _hash_rows(tables: Mapping[str, Sequence[Row]]) -> str:
-    h = hashlib.sha256()
-    for name in RESOLVED_COLUMNS:
-        lines = sorted(
-            json.dumps(_comparable(name, r), default=str, separators=(",", ":"))
-            for r in tables[name]
-        )
-        h.update(name.encode())
-        for line in lines:
-            h.update(line.encode())
-            h.update(b"\n")
-    return h.hexdigest()
-
-
-def _comparable(name: str, row: Mapping[str, Any]) -> tuple[Any, ...]:
-    return tuple(_norm(row.get(c)) for c in RESOLVED_COLUMNS[name] if c != "seq")
-
-
-def _norm(v: Any) -> Any:
-    if isinstance(v, datetime):
-        return v.isoformat()
-    if isinstance(v, date):
-        return v.isoformat()
-    if isinstance(v, int) and not isinstance(v, bool):
-        return float(v)
-    return v
-
-
-def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
-
 class Store:
     """A registry store: patients' timelines in SQL, written only by atomic imports.
 
@@ -239,12 +230,16 @@ class Store:
         *,
         source: str | None = None,
         progress: Progress | None = None,
+        actor: str | None = None,
+        client: str | None = None,
     ) -> ImportSummary:
         """Write timelines in one transaction: all or nothing, idempotent per patient.
 
         A patient not yet in the store is inserted. A patient whose records (demographics and
         every record, order aside) equal the store's is left untouched. A patient whose records
-        differ has all of them replaced atomically; the summary says what changed. Patients
+        differ is replaced atomically; the summary says what changed. Nothing is overwritten:
+        every row the replacement changes or removes keeps its previous version in the
+        history tables (change ``replaced``, with the import's id). Patients
         not in ``timelines`` are not touched. Importing the same data twice writes nothing the
         second time (no rows, no import-log entry).
 
@@ -259,6 +254,9 @@ class Store:
             Where they came from (a path); recorded in the ``imports`` table.
         progress
             Called as ``progress(rows_written, rows_total)`` while writing.
+        actor, client
+            Who imports and from where, for the audit log (one ``import`` entry per patient
+            inserted or replaced); ``actor`` None is the operating-system user.
 
         Raises
         ------
@@ -274,14 +272,21 @@ class Store:
             rows = resolved_rows(tl)
             prepared[tl.patient.patient_id] = (rows, _hash_rows(rows))
         try:
-            return self._write(prepared, source, progress)
+            return self._write(prepared, source, progress, actor or default_actor(), client)
         except SQLAlchemyError as exc:
             raise StoreError(
                 f"the import into {self.url} failed and was rolled back: "
                 f"{exc.__class__.__name__}: {exc}"
             ) from exc
 
-    def import_folder(self, path: str | Path, *, progress: Progress | None = None) -> ImportSummary:
+    def import_folder(
+        self,
+        path: str | Path,
+        *,
+        progress: Progress | None = None,
+        actor: str | None = None,
+        client: str | None = None,
+    ) -> ImportSummary:
         """Validate a canonical folder (CSV or Parquet) and import it in one transaction.
 
         Equivalent to ``import_timelines(read_folder(path), source=str(path))``.
@@ -292,17 +297,33 @@ class Store:
             Listing every problem in the folder; nothing was written.
         """
         timelines = read_folder(path)
-        return self.import_timelines(timelines, source=str(path), progress=progress)
+        return self.import_timelines(
+            timelines, source=str(path), progress=progress, actor=actor, client=client
+        )
 
-    def export_folder(self, path: str | Path, format: Format = "csv") -> dict[str, Path]:
-        """Write every patient as a canonical folder; importing it again changes nothing."""
-        return write_folder(self.timelines(), path, format=format)
+    def export_folder(
+        self,
+        path: str | Path,
+        format: Format = "csv",
+        *,
+        actor: str | None = None,
+        client: str | None = None,
+    ) -> dict[str, Path]:
+        """Write every patient as a canonical folder; importing it again changes nothing.
+
+        Audited: one ``export`` entry per patient (``actor`` None: the operating-system user).
+        """
+        detail = {"path": str(path), "format": format}
+        stream = self._stream(_CHUNK, None, "export", detail, actor, client)
+        return write_folder(stream, path, format=format)
 
     def _write(
         self,
         prepared: Mapping[str, tuple[dict[str, list[Row]], str]],
         source: str | None,
         progress: Progress | None,
+        actor: str,
+        client: str | None,
     ) -> ImportSummary:
         ids = list(prepared)
         with self._engine.begin() as conn:
@@ -319,39 +340,66 @@ class Store:
             if not new and not changed:
                 return self._summary(source, None, new, [], same, counts)
 
-            import_id = self._log_import(conn, source, len(new), len(changed), len(same))
-            changes = [self._diff(conn, pid, prepared[pid][0]) for pid in changed]
-            for ch in changes:
-                for name, c in ch.tables:
-                    counts[name] += c
+            now = utc_now()
+            import_id = self._log_import(conn, source, len(new), len(changed), len(same), now)
             for pid in new:
                 rows = prepared[pid][0]
                 for name in RECORD_TABLES:
                     counts[name] += TableChange(inserted=len(rows[name]))
-            self._delete(conn, changed)
-
-            writing = new + changed
-            total = len(writing) + sum(
-                len(prepared[pid][0][name]) for pid in writing for name in RECORD_TABLES
-            )
+            total = sum(len(prepared[pid][0][name]) for pid in new + changed for name in TABLES)
             done = 0
+
+            def step(n: int) -> None:
+                nonlocal done
+                done += n
+                if progress is not None:
+                    progress(done, total)
+
+            changes = []
+            reason = f"import {import_id}" + ("" if source is None else f" from {source}")
+            for pid in changed:
+                rows = prepared[pid][0]
+                old = self._current_rows(conn, pid)
+                change = self._diff(pid, old, rows)
+                changes.append(change)
+                for name, c in change.tables:
+                    counts[name] += c
+                write_version(
+                    conn, pid, old, rows, change="replaced", reason=reason, actor=actor,
+                    now=now, import_id=import_id,
+                    bookkeeping={"content_hash": prepared[pid][1], "import_id": import_id},
+                )  # fmt: skip
+                step(sum(len(rows[name]) for name in TABLES))
+
             patient_rows = [
                 {**prepared[pid][0]["patients"][0], "content_hash": prepared[pid][1],
-                 "import_id": import_id}
-                for pid in writing
+                 "import_id": import_id, "recorded_at": now}
+                for pid in new
             ]  # fmt: skip
             for batch in _chunks(patient_rows, _BATCH):
                 conn.execute(patients.insert(), list(batch))
-                done += len(batch)
-                if progress is not None:
-                    progress(done, total)
+                step(len(batch))
             for name, table in RECORD_TABLES.items():
-                rows_all = [r for pid in writing for r in prepared[pid][0][name]]
+                rows_all = [
+                    {**r, "recorded_at": now} for pid in new for r in prepared[pid][0][name]
+                ]
                 for batch in _chunks(rows_all, _BATCH):
                     conn.execute(table.insert(), list(batch))
-                    done += len(batch)
-                    if progress is not None:
-                        progress(done, total)
+                    step(len(batch))
+            entries = [
+                AuditRecord("import", pid, {"import_id": import_id, "source": source,
+                                            "change": "inserted"})
+                for pid in new
+            ] + [
+                AuditRecord("import", ch.patient_id, {
+                    "import_id": import_id, "source": source, "change": "replaced",
+                    "demographics_changed": ch.demographics_changed,
+                    "tables": {n: {"inserted": c.inserted, "removed": c.removed}
+                               for n, c in ch.tables if c.changed},
+                })
+                for ch in changes
+            ]  # fmt: skip
+            append_audit_many(conn, entries, actor=actor, client=client, at=now)
             return self._summary(source, import_id, new, changes, same, counts)
 
     def _summary(
@@ -385,11 +433,16 @@ class Store:
 
     @staticmethod
     def _log_import(
-        conn: Connection, source: str | None, inserted: int, replaced: int, unchanged: int
+        conn: Connection,
+        source: str | None,
+        inserted: int,
+        replaced: int,
+        unchanged: int,
+        now: datetime,
     ) -> int:
         result = conn.execute(
             imports.insert().values(
-                imported_at=datetime.now(UTC).replace(tzinfo=None),
+                imported_at=now,
                 source=source,
                 ruxtrack_version=__version__,
                 patients_inserted=inserted,
@@ -403,39 +456,62 @@ class Store:
         return int(key[0])
 
     @staticmethod
-    def _diff(conn: Connection, pid: str, rows: Mapping[str, Sequence[Row]]) -> PatientChange:
-        old_patient = (
-            conn.execute(sa.select(patients).where(patients.c.patient_id == pid)).mappings().one()
-        )
-        demo_changed = _comparable("patients", dict(old_patient)) != _comparable(
+    def _current_rows(conn: Connection, pid: str) -> dict[str, list[Row]]:
+        """The patient's current rows (patients and record tables), records by seq."""
+        return {name: list(read_rows(conn, name, [pid], None)) for name in TABLES}
+
+    @staticmethod
+    def _diff(
+        pid: str, old: Mapping[str, Sequence[Row]], rows: Mapping[str, Sequence[Row]]
+    ) -> PatientChange:
+        demo_changed = _comparable("patients", old["patients"][0]) != _comparable(
             "patients", rows["patients"][0]
         )
         tables = []
-        for name, table in RECORD_TABLES.items():
-            old = Counter(
-                _comparable(name, dict(r))
-                for r in conn.execute(sa.select(table).where(table.c.patient_id == pid)).mappings()
-            )
-            new = Counter(_comparable(name, r) for r in rows[name])
-            kept = sum((old & new).values())
+        for name in RECORD_TABLES:
+            before = Counter(_comparable(name, r) for r in old[name])
+            after = Counter(_comparable(name, r) for r in rows[name])
+            kept = sum((before & after).values())
             tables.append(
                 (
                     name,
                     TableChange(
-                        inserted=sum(new.values()) - kept,
-                        removed=sum(old.values()) - kept,
+                        inserted=sum(after.values()) - kept,
+                        removed=sum(before.values()) - kept,
                         unchanged=kept,
                     ),
                 )
             )
         return PatientChange(pid, demo_changed, tuple(tables))
 
-    @staticmethod
-    def _delete(conn: Connection, ids: Sequence[str]) -> None:
-        for chunk in _chunks(ids, _CHUNK):
-            for table in reversed(RECORD_TABLES.values()):
-                conn.execute(table.delete().where(table.c.patient_id.in_(chunk)))
-            conn.execute(patients.delete().where(patients.c.patient_id.in_(chunk)))
+    # -- audit --------------------------------------------------------------------------------
+    def audit(
+        self,
+        actor: str | None,
+        action: str,
+        patient_id: str | None = None,
+        detail: Mapping[str, Any] | None = None,
+        client: str | None = None,
+        *,
+        reason: str | None = None,
+    ) -> int:
+        """Append one entry to the hash-chained audit log (its own transaction); its id.
+
+        ``actor`` None means the operating-system user (``os:<login>``). ``action`` is a
+        stable code (docs/registry.md, "Audit trail"); ``detail`` is JSON-ready data (what
+        was read or written, before/after); ``client`` says from where (an IP address, "cli").
+        The store's own writes and reads audit themselves; faces call this for what happens
+        outside the store (a decision shown, a report downloaded).
+        """
+        with self._engine.begin() as conn:
+            return append_audit(
+                conn, actor=actor, action=action, patient_id=patient_id, detail=detail,
+                reason=reason, client=client,
+            )  # fmt: skip
+
+    def verify_audit(self, *, expect_head: str | None = None) -> AuditBreak | None:
+        """The first break in the audit chain, or None (see :func:`verify_audit_chain`)."""
+        return verify_audit_chain(self._engine, expect_head=expect_head)
 
     # -- reading ------------------------------------------------------------------------------
     def counts(self) -> dict[str, int]:
@@ -483,46 +559,190 @@ class Store:
                 )
             return out
 
-    def timeline(self, patient_id: str) -> Timeline:
-        """The timeline of one patient.
+    def timeline(
+        self,
+        patient_id: str,
+        as_of: datetime | None = None,
+        *,
+        actor: str | None = None,
+        client: str | None = None,
+        reason: str | None = None,
+    ) -> Timeline:
+        """The timeline of one patient, now or as it stood at ``as_of``.
+
+        Every call is a read of a patient record and is audited (action ``read``; ``actor``
+        None is the operating-system user).
+
+        Parameters
+        ----------
+        patient_id
+            The patient.
+        as_of
+            A past instant (UTC; an aware datetime is converted): the record as it stood
+            then, before later edits, replacements and deletions. None: now.
 
         Raises
         ------
         PatientNotFoundError
-            When the store has no such patient (a :class:`StoreError`).
+            When the store has no such patient (or had none at ``as_of``).
         """
-        with self._engine.connect() as conn:
-            found = list(self._read(conn, [patient_id], {}))
-        if not found:
-            raise PatientNotFoundError(patient_id)
+        when = _utc(as_of)
+        with self._engine.begin() as conn:
+            found = list(self._read(conn, [patient_id], {}, when))
+            if not found:
+                raise PatientNotFoundError(patient_id)
+            detail = None if when is None else {"as_of": when.isoformat()}
+            append_audit(
+                conn, actor=actor or default_actor(), action="read", patient_id=patient_id,
+                detail=detail, reason=reason, client=client,
+            )  # fmt: skip
         return found[0]
 
-    def timelines(self, *, batch_size: int = _CHUNK) -> Iterator[Timeline]:
-        """Every patient's timeline in patient-id order, read in batches (bounded memory)."""
+    def timelines(
+        self,
+        *,
+        batch_size: int = _CHUNK,
+        as_of: datetime | None = None,
+        actor: str | None = None,
+        client: str | None = None,
+    ) -> Iterator[Timeline]:
+        """Every patient's timeline in patient-id order, read in batches (bounded memory).
+
+        Audited: one ``read`` entry per patient, written as each batch is read.
+        """
+        detail = {"bulk": True} if as_of is None else {"bulk": True, "as_of": str(as_of)}
+        return self._stream(batch_size, _utc(as_of), "read", detail, actor, client)
+
+    def _stream(
+        self,
+        batch_size: int,
+        as_of: datetime | None,
+        action: str,
+        detail: Mapping[str, Any],
+        actor: str | None,
+        client: str | None,
+    ) -> Iterator[Timeline]:
         ids = self.patient_ids()
         times: dict[str, TimeRef] = {}
+        who = actor or default_actor()
         for chunk in _chunks(ids, batch_size):
-            with self._engine.connect() as conn:
-                yield from self._read(conn, chunk, times)
+            with self._engine.begin() as conn:
+                found = list(self._read(conn, chunk, times, as_of))
+                records = [AuditRecord(action, tl.patient.patient_id, detail) for tl in found]
+                append_audit_many(conn, records, actor=who, client=client)
+            yield from found
 
     @staticmethod
     def _read(
-        conn: Connection, ids: Sequence[str], times: dict[str, TimeRef]
+        conn: Connection,
+        ids: Sequence[str],
+        times: dict[str, TimeRef],
+        as_of: datetime | None = None,
     ) -> Iterator[Timeline]:
-        q = sa.select(patients).where(patients.c.patient_id.in_(ids))
-        heads = {r["patient_id"]: dict(r) for r in conn.execute(q).mappings()}
+        heads = {r["patient_id"]: r for r in read_rows(conn, "patients", ids, as_of)}
         records: dict[str, dict[str, list[Row]]] = defaultdict(lambda: defaultdict(list))
-        for name, table in RECORD_TABLES.items():
-            qr = (
-                sa.select(table)
-                .where(table.c.patient_id.in_(ids))
-                .order_by(table.c.patient_id, table.c.seq)
-            )
-            for r in conn.execute(qr).mappings():
-                records[r["patient_id"]][name].append(dict(r))
+        for name in RECORD_TABLES:
+            for r in read_rows(conn, name, ids, as_of):
+                records[r["patient_id"]][name].append(r)
         for pid in ids:
             if pid in heads:
                 yield timeline_from_rows(heads[pid], records.get(pid, {}), times)
+
+    # -- versions -----------------------------------------------------------------------------
+    def records(self, patient_id: str, kind: RecordKind) -> list[StoredRecord]:
+        """The current records of one kind with their ids (``seq``), in timeline order.
+
+        ``seq`` is the id :meth:`edit_record` and :meth:`delete_record` take; it stays with
+        the record through edits. Not audited (use :meth:`timeline` to read a record).
+        """
+        return stored_records(self._engine, patient_id, kind)
+
+    def history(self, patient_id: str, kind: str | None = None) -> list[RecordVersion]:
+        """Every superseded version of the patient's rows (edited, replaced, deleted).
+
+        ``kind``: ``patients`` (demographics) or a record kind; None: all. Oldest change first.
+        """
+        with self._engine.connect() as conn:
+            return read_history(conn, patient_id, kind)
+
+    def edit_record(
+        self,
+        patient_id: str,
+        kind: RecordKind,
+        seq: int,
+        changes: Mapping[str, Any],
+        *,
+        reason: str,
+        actor: str | None = None,
+        client: str | None = None,
+    ) -> StoredRecord:
+        """Change fields of one record; the previous version is kept with the reason.
+
+        ``changes`` maps timeline field names (e.g. ``value``, ``unit``, ``time``, ``dose``)
+        to new values. The edited timeline passes the same validation as an import (model,
+        anchors, units and plausible ranges of ruxtrack.sources); an observation given in
+        another accepted unit is converted. Records whose resolved time moves with an edited
+        event are versioned too. Audited as ``edit`` with before and after.
+
+        Raises
+        ------
+        ImportValidationError
+            When the edit fails validation (nothing written), naming field and reason.
+        StoreError
+            When the reason is blank or there is no such record (``PatientNotFoundError``
+            for an unknown patient).
+        """
+        return change_record(self._engine, patient_id, kind, "edit", seq=seq, changes=changes,
+                             reason=reason, actor=actor, client=client)  # fmt: skip
+
+    def add_record(
+        self,
+        patient_id: str,
+        record: TimelineRecord,
+        *,
+        reason: str | None = None,
+        actor: str | None = None,
+        client: str | None = None,
+    ) -> StoredRecord:
+        """Add one record (observation, drug exposure, support episode, assessment, event).
+
+        Validated as an import is (units checked and converted, implausible values refused
+        with the reason). Audited as ``add``.
+
+        Raises
+        ------
+        ImportValidationError
+            When the record fails validation; nothing was written.
+        """
+        return change_record(self._engine, patient_id, kind_of(record), "add", record=record,
+                             reason=reason, actor=actor, client=client)  # fmt: skip
+
+    def delete_record(
+        self,
+        patient_id: str,
+        kind: RecordKind,
+        seq: int,
+        *,
+        reason: str,
+        actor: str | None = None,
+        client: str | None = None,
+    ) -> None:
+        """Remove one record with a reason; history keeps it (change ``deleted``).
+
+        Raises
+        ------
+        ImportValidationError
+            When the patient's timeline would become invalid (an event other records are
+            timed from); nothing was written.
+        """
+        change_record(self._engine, patient_id, kind, "delete", seq=seq, reason=reason,
+                      actor=actor, client=client)  # fmt: skip
+
+
+def _utc(t: datetime | None) -> datetime | None:
+    if t is None or t.tzinfo is None:
+        return t
+    return t.astimezone(UTC).replace(tzinfo=None)
 
 
 def _age(row: Mapping[str, Any], events: Sequence[tuple[str, int, datetime]]) -> float | None:

@@ -1,34 +1,32 @@
-"""Thin adapter to the accounts and audit contract of the store lane (COMMON.md).
-
-``ruxtrack.accounts`` provides users, roles, password hashing (argon2id), lockout and API
-tokens; ``Store.audit`` the hash-chained audit log. Until they are installed the interim
-stand-in (``_interim_accounts``) serves the same names.
-"""
+"""Thin adapter to ``ruxtrack.accounts`` (users, roles, argon2id, lockout, API tokens) and the
+store's hash-chained audit log, in the shape the web handlers use."""
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
-from types import ModuleType
 from typing import Any
 
+from ruxtrack import accounts
 from ruxtrack.store import Store
 
 __all__ = [
     "ROLES",
+    "AccountError",
     "WebUser",
-    "accounts_module",
     "audit",
     "authenticate",
     "create_user",
     "disable_user",
+    "generate_password",
     "issue_token",
     "list_users",
     "user_for_token",
 ]
 
 #: The four roles of issue 12, as their ``Role`` values.
-ROLES: tuple[str, ...] = ("clinician", "data-manager", "researcher", "admin")
+ROLES: tuple[str, ...] = tuple(r.value for r in accounts.Role)
+AccountError = accounts.AccountError
+generate_password = accounts.generate_password
 
 
 @dataclass(frozen=True)
@@ -39,60 +37,43 @@ class WebUser:
     role: str
 
 
-def accounts_module() -> ModuleType:
-    """``ruxtrack.accounts`` when installed, else the interim stand-in."""
-    try:
-        return importlib.import_module("ruxtrack.accounts")
-    except ModuleNotFoundError as exc:
-        if exc.name != "ruxtrack.accounts":
-            raise
-        return importlib.import_module("ruxtrack.web._interim_accounts")
+def _web_user(user: accounts.User | None) -> WebUser | None:
+    return None if user is None else WebUser(name=user.name, role=user.role.value)
 
 
-def _web_user(user: Any) -> WebUser | None:
-    if user is None:
-        return None
-    role = getattr(user.role, "value", user.role)
-    return WebUser(name=str(user.name), role=str(role))
-
-
-def authenticate(store: Store, name: str, password: str) -> WebUser | None:
-    """The user when name and password match and the account is usable (lockout applies)."""
-    return _web_user(accounts_module().authenticate(store, name, password))
+def authenticate(store: Store, name: str, password: str, client: str | None) -> WebUser | None:
+    """The user when name and password match and the account is usable (lockout applies;
+    every attempt is audited by the accounts module)."""
+    return _web_user(accounts.authenticate(store, name, password, client=client))
 
 
 def user_for_token(store: Store, token: str) -> WebUser | None:
     """The user an API token belongs to, None for an unknown, revoked or disabled one."""
-    return _web_user(accounts_module().user_for_token(store, token))
+    return _web_user(accounts.user_for_token(store, token))
 
 
-def create_user(store: Store, name: str, role: str, password: str) -> WebUser:
-    """Create an account (the role as one of :data:`ROLES`)."""
-    acc = accounts_module()
-    user = _web_user(acc.create_user(store, name, acc.Role(role), password))
+def create_user(
+    store: Store, name: str, role: str, password: str, *, actor: str, client: str | None
+) -> WebUser:
+    """Create an account (audited)."""
+    user = _web_user(accounts.create_user(store, name, role, password, actor=actor, client=client))
     assert user is not None
     return user
 
 
-def issue_token(store: Store, name: str) -> str:
-    """A new API token for ``name`` (shown once, stored hashed)."""
-    return str(accounts_module().issue_token(store, name))
+def issue_token(store: Store, name: str, *, actor: str, client: str | None) -> str:
+    """A new API token for ``name`` (shown once, stored hashed; audited)."""
+    return accounts.issue_token(store, name, label="web", actor=actor, client=client)
 
 
-def disable_user(store: Store, name: str) -> None:
-    """Disable an account: no sign-in, no token use."""
-    accounts_module().disable_user(store, name)
+def disable_user(store: Store, name: str, *, actor: str, client: str | None) -> None:
+    """Disable an account: no sign-in, no token use (audited)."""
+    accounts.disable_user(store, name, actor=actor, client=client)
 
 
 def list_users(store: Store) -> list[tuple[WebUser, bool]]:
     """Every account with whether it is disabled."""
-    acc = accounts_module()
-    out: list[tuple[WebUser, bool]] = []
-    for u in acc.list_users(store):
-        wu = _web_user(u)
-        if wu is not None:
-            out.append((wu, bool(getattr(u, "disabled", False))))
-    return out
+    return [(WebUser(u.name, u.role.value), u.disabled) for u in accounts.list_users(store)]
 
 
 def audit(
@@ -103,9 +84,5 @@ def audit(
     detail: Any = None,
     client: str | None = None,
 ) -> None:
-    """Append one entry to the audit log (who, what, which patient, detail, client)."""
-    write = getattr(store, "audit", None)
-    if callable(write):
-        write(actor, action, patient_id, detail, client)
-    else:
-        accounts_module().record_audit(store, actor, action, patient_id, detail, client)
+    """Append one entry to the store's hash-chained audit log."""
+    store.audit(actor, action, patient_id, detail, client)

@@ -151,7 +151,8 @@ def login_page() -> Template:
 def login(request: Req, data: Form) -> Response[Any]:
     """Check name and password (lockout applies), then a new session under a new id."""
     name = str(data.get("username", "")).strip()[:128]
-    user = accounts.authenticate(store_of(request), name, str(data.get("password", ""))[:1024])
+    password = str(data.get("password", ""))[:1024]
+    user = accounts.authenticate(store_of(request), name, password, client_of(request))
     if user is None:
         return Template(
             "login.html",
@@ -164,7 +165,6 @@ def login(request: Req, data: Form) -> Response[Any]:
             status_code=401,
         )
     sign_in(request, user)
-    accounts.audit(store_of(request), user.name, "sign-in", None, None, client_of(request))
     return Redirect("/")
 
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import secrets
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from litestar.connection import ASGIConnection
@@ -19,6 +18,7 @@ from ruxtrack.web._accounts import (
     audit,
     create_user,
     disable_user,
+    generate_password,
     issue_token,
     list_users,
 )
@@ -68,20 +68,20 @@ def client_of(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
 
 
 def read_timeline(
-    connection: ASGIConnection[Any, Any, Any, Any], patient_id: str, purpose: str
+    connection: ASGIConnection[Any, Any, Any, Any],
+    patient_id: str,
+    purpose: str,
+    as_of: datetime | None = None,
 ) -> Timeline:
-    """A patient's timeline, the read entered in the audit log (``purpose`` says what for)."""
-    store = store_of(connection)
-    tl = store.timeline(patient_id)
-    audit(
-        store,
-        user_of(connection).name,
-        "read",
+    """A patient's timeline (as it stood at ``as_of``, UTC, when given); the store enters the
+    read in the audit log with who, from where and ``purpose``."""
+    return store_of(connection).timeline(
         patient_id,
-        {"what": purpose},
-        client_of(connection),
+        as_of=as_of,
+        actor=user_of(connection).name,
+        client=client_of(connection),
+        reason=purpose,
     )
-    return tl
 
 
 def find_patients(
@@ -165,25 +165,17 @@ def add_records(
     record: Any,
     reason: str | None,
 ) -> None:
-    """Add one record to a patient through the store's one door (one transaction), audited.
+    """Add one record through the store (validated as an import: units checked and converted,
+    implausible values refused with the reason; versioned and audited by the store).
 
     Raises
     ------
-    ImportValidationError, ValueError
-        When the record fails the timeline's or the catalogue's checks; nothing was stored.
+    ImportValidationError
+        When the record fails the checks; nothing was stored.
     """
-    store = store_of(connection)
     user = user_of(connection)
-    new = _with(tl, kind, record)
-    when = datetime.now(UTC).isoformat(timespec="seconds")
-    store.import_timelines([new], source=f"web:{user.name}:{when}")
-    audit(
-        store,
-        user.name,
-        "write",
-        tl.patient.patient_id,
-        {"what": f"add {kind}", "after": record.model_dump(mode="json"), "reason": reason},
-        client_of(connection),
+    store_of(connection).add_record(
+        tl.patient.patient_id, record, reason=reason, actor=user.name, client=client_of(connection)
     )
 
 
@@ -195,12 +187,6 @@ def _account(connection: ASGIConnection[Any, Any, Any, Any], name: str) -> tuple
         if u.name == name:
             return u, disabled
     raise NotFoundException(detail=f'no user "{name}"')
-
-
-def _audit_admin(connection: ASGIConnection[Any, Any, Any, Any], action: str, detail: Any) -> None:
-    audit(
-        store_of(connection), user_of(connection).name, action, None, detail, client_of(connection)
-    )
 
 
 def admin_add_user(connection: ASGIConnection[Any, Any, Any, Any], name: str, role: str) -> str:
@@ -215,17 +201,17 @@ def admin_add_user(connection: ASGIConnection[Any, Any, Any, Any], name: str, ro
         raise ValueError(f'unknown role "{role}"; one of {", ".join(ROLES)}')
     if any(u.name == name for u, _ in list_users(store_of(connection))):
         raise ValueError(f'user "{name}" exists')
-    password = secrets.token_urlsafe(12)
-    create_user(store_of(connection), name, role, password)
-    _audit_admin(connection, "user.add", {"user": name, "role": role})
+    password = generate_password()
+    who = user_of(connection).name
+    create_user(store_of(connection), name, role, password, actor=who, client=client_of(connection))
     return password
 
 
 def admin_disable_user(connection: ASGIConnection[Any, Any, Any, Any], name: str) -> WebUser:
     """Disable an account (404 for an unknown name)."""
     user, _ = _account(connection, name)
-    disable_user(store_of(connection), name)
-    _audit_admin(connection, "user.disable", {"user": name})
+    who = user_of(connection).name
+    disable_user(store_of(connection), name, actor=who, client=client_of(connection))
     return user
 
 
@@ -234,6 +220,5 @@ def admin_issue_token(connection: ASGIConnection[Any, Any, Any, Any], name: str)
     _, disabled = _account(connection, name)
     if disabled:
         raise HTTPException(status_code=409, detail=f'user "{name}" is disabled')
-    token = issue_token(store_of(connection), name)
-    _audit_admin(connection, "token.issue", {"user": name})
-    return token
+    who = user_of(connection).name
+    return issue_token(store_of(connection), name, actor=who, client=client_of(connection))
