@@ -22,7 +22,10 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
         "sarmiento-2021-covid",
         {"day": -2, "platelets": 150, "anc": 3, "crcl": 90, "on_date": date(2020, 5, 1)},
     ),
-    "sarmiento_day0": ("sarmiento-2021-covid", {"day": 0, "platelets": 150, "anc": 3, "crcl": 90}),
+    "sarmiento_day_minus_1": (
+        "sarmiento-2021-covid",
+        {"day": -1, "platelets": 150, "anc": 3, "crcl": 90},
+    ),
     "sarmiento_complete": ("sarmiento-2021-covid", {"day": 16}),
     "sarmiento_off_day": (
         "sarmiento-2021-covid",

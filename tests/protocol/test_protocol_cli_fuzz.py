@@ -40,6 +40,7 @@ def _no_traceback(code: int, out: str, exc: BaseException | None) -> None:
         (["--anc", "-1"], "--anc -1: "),
         (["--crcl", "-10"], "--crcl -10: "),
         (["--age", "-4"], "--age -4: "),
+        (["--day", "0"], "course day 0 does not exist"),
     ],
 )
 def test_unusable_flags_are_refused_with_a_reason(args: list[str], needle: str) -> None:

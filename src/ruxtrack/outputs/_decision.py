@@ -67,6 +67,14 @@ def _dose_notes(d: Decision) -> list[str]:
     return list(dict.fromkeys(a.note for a in d.administrations if a.note))
 
 
+def _before_course(d: Decision) -> str | None:
+    """``1 day before day 1 of the course: no dose is due yet`` when the day is before it."""
+    if d.day is None or d.day >= 1:
+        return None
+    n = -d.day
+    return f"{n} day{'s' if n != 1 else ''} before day 1 of the course: no dose is due yet"
+
+
 def _off_day(d: Decision) -> bool:
     return any(r.rule == "alternate_off_day" for r in d.rationale)
 
@@ -78,6 +86,9 @@ def decision_headline(d: Decision) -> str:
     decides" names no dose and no hold.
     """
     verb = _VERB[d.action]
+    before = _before_course(d)
+    if before is not None:
+        return f"NOT STARTED · {before}"
     if d.action == "no_recommendation":
         return f"{verb}: a clinician decides (what is missing is listed below)"
     if d.action == "complete":
@@ -89,8 +100,6 @@ def decision_headline(d: Decision) -> str:
     if not d.administrations:
         if _off_day(d):
             return f"{verb} · OFF DAY of the alternate-day schedule: no dose is due today"
-        if any(r.rule == "before_course" for r in d.rationale):
-            return f"{verb} · the course has not started: no dose is due yet"
         return f"{verb} · no dose is due today"
     return f"{verb}: {_doses(d)} (total {human(d.daily_total_mg)} mg/day)"
 
@@ -101,7 +110,7 @@ def _context(d: Decision) -> str:
         if d.day > 0:
             sub.append(f"course day {d.day}")
         else:
-            sub.append(f"before the course (day {d.day}; day 1 is the first dose)")
+            sub.append(f"course day {d.day} (day 1 is the first dose; there is no day 0)")
     if d.scheduled_daily_mg is not None and d.action != "no_recommendation":
         sub.append(f"regimen base {human(d.scheduled_daily_mg)} mg/day")
     if d.current_daily_mg is not None:

@@ -746,8 +746,8 @@ def explain(reg: Regimen, x: DecisionInputs, res: ArrayDecisions) -> Decision:
                     )
                 )
 
-    # required labs
-    for req in reg.required_labs:
+    # required labs (none after the course: no further dose is decided)
+    for req in () if flags["complete"] else reg.required_labs:
         r = x.labs.get(req.column)
         if r is None:
             continue
@@ -877,7 +877,11 @@ def explain(reg: Regimen, x: DecisionInputs, res: ArrayDecisions) -> Decision:
                         source=rule.source.label(),
                     )
                 )
-        elif res.unknown[0, j] and rule.effect not in ("option", "monitor", "info"):
+        elif (
+            res.unknown[0, j]
+            and rule.effect not in ("option", "monitor", "info")
+            and not flags["complete"]
+        ):
             straddle = [u for u in used if u.interval is not None and u.status == "ok"]
             missing = [
                 u.name for u in used if (u.value is None and u.interval is None) or u.status != "ok"
