@@ -21,9 +21,9 @@ os.environ.setdefault("RUXTRACK_ARGON2_PROFILE", "test")
 from litestar import Litestar
 from litestar.testing import TestClient
 
+from ruxtrack import accounts
 from ruxtrack.store import Store, open_store
 from ruxtrack.web import WebSettings, create_app
-from ruxtrack import accounts
 
 ROLES = ("clinician", "data-manager", "researcher", "admin")
 PASSWORDS = {r: f"pw-{r}-correct-horse" for r in ROLES}

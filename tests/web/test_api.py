@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from ruxtrack.store import Store
-from ruxtrack.store import audit_entries
+from ruxtrack.store import Store, audit_entries
 
 
 def _h(tokens: dict[str, str], role: str) -> dict[str, str]:

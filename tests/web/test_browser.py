@@ -82,7 +82,7 @@ def axe_violations(page: Any) -> list[str]:
 
 
 def _action(page: Any) -> str:
-    return str(page.locator("#dose-card .decision-action, #dose-card .action").first.inner_text())
+    return str(page.locator("#dose-card .rux-headline").first.inner_text())
 
 
 def test_clinician_sees_the_dose_card_change_with_a_low_platelet_count(

@@ -11,8 +11,8 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from ruxtrack.store import open_store
 from ruxtrack import accounts
+from ruxtrack.store import open_store
 from ruxtrack.web import create_app
 
 ROLE_FOR = (

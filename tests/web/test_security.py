@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
+from ruxtrack import accounts
 from ruxtrack.store import Store
 from ruxtrack.web import WebSettings, create_app
-from ruxtrack import accounts
 
 from .conftest import PASSWORDS, csrf_of, sign_in
 

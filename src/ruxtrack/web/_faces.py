@@ -3,8 +3,7 @@ template or a JSON response. Nothing here decides, scores or converts on its own
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
@@ -36,24 +35,18 @@ __all__ = [
 STATUSES: tuple[str, ...] = ("died", "discharged", "icu", "ward")
 
 
-def _outputs_face(name: str) -> Callable[..., Any] | None:
-    """A decision face of ``ruxtrack.outputs`` (bedside lane) when installed."""
-    mod = importlib.import_module("ruxtrack.outputs")
-    face = getattr(mod, name, None)
-    return face if callable(face) else None
+def decision_html(decision: Decision) -> str:
+    """The decision's HTML face (an escaped fragment, CSS classes only: CSP-safe)."""
+    from ruxtrack.outputs import render_decision_html
 
-
-def decision_html(decision: Decision, fallback: Callable[[Decision], str]) -> str:
-    """The decision's HTML face (``render_decision_html``); ``fallback`` renders it meanwhile."""
-    face = _outputs_face("render_decision_html")
-    return str(face(decision)) if face is not None else fallback(decision)
+    return render_decision_html(decision)
 
 
 def decision_json(decision: Decision) -> dict[str, Any]:
-    """The decision's JSON face (``render_decision_json``, else the documented to_dict)."""
-    face = _outputs_face("render_decision_json")
-    out = face(decision) if face is not None else decision.to_dict()
-    return dict(out)
+    """The decision's JSON face (stable codes and parameters)."""
+    from ruxtrack.outputs import render_decision_json
+
+    return render_decision_json(decision)
 
 
 @cache

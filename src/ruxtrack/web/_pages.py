@@ -102,11 +102,6 @@ def _today() -> datetime:
     return datetime.now(UTC)
 
 
-def _fallback_card(request: Req) -> Any:
-    tmpl = request.app.template_engine.get_template("_decision_fallback.html")  # type: ignore[union-attr]
-    return lambda d: tmpl.render(d=d)
-
-
 def _card(
     request: Req, tl: Timeline, regimen: str, day: str | None, preview: Any = None
 ) -> Template:
@@ -122,7 +117,7 @@ def _card(
                 if preview is not None
                 else decide(tl, regimen, choice.on)
             )
-            html = decision_html(d, _fallback_card(request))
+            html = decision_html(d)
         except RuxtrackError as exc:
             error = f"{type(exc).__name__}: {exc}"
     return Template(
