@@ -11,7 +11,7 @@ from urllib.parse import quote, urlencode
 
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import Body
 from litestar.response import File, Redirect, Response, Template
 from pydantic import ValidationError
@@ -215,15 +215,27 @@ def _default_regimen(tl: Timeline) -> str:
     include_in_schema=False,
 )
 def patient_page(
-    request: Req, patient_id: str, regimen: str | None = None, day: str | None = None
+    request: Req,
+    patient_id: str,
+    regimen: str | None = None,
+    day: str | None = None,
+    as_of: str | None = None,
 ) -> Template:
-    """Today's dose card first, then the course chart, criteria, replay and data entry."""
-    tl = read_timeline(request, patient_id, "patient page")
+    """Today's dose card first, then the course chart, criteria, replay and data entry;
+    ``as_of`` (UTC) shows the record as it stood then (read only)."""
+    when = _as_of(as_of)
+    tl = read_timeline(request, patient_id, "patient page", as_of=when)
     reg = regimen or _default_regimen(tl)
     choice = resolve_day(tl, day, _today().date())
     card = None
     if user_of(request).role in CLINICIAN:
         card = _card(request, tl, reg, day).context
+    store = store_of(request)
+    on_day = [
+        r for r in store.records(patient_id, "observations")
+        if tl.at(r.record.time).date() == choice.on  # type: ignore[union-attr]
+    ] if when is None else []  # fmt: skip
+    history = store.history(patient_id)[-50:]
     anchors = [
         e if o == 1 else f"{e}#{o}" for e, o in sorted(tl.anchors, key=lambda k: tl.anchors[k])
     ]
@@ -235,8 +247,51 @@ def patient_page(
             drug_units=["mg", "mg/kg", "mg/m2", "g", "ug"],
             frequencies=["QD", "BID", "TID", "QID", "once", "q8h", "q12h", "q24h"],
             support_modes=["room_air", "nasal_cannula", "face_mask", "hfnc", "niv", "imv", "ecmo"],
+            as_of=when, on_day=on_day, history=list(reversed(history)),
         ),
     )  # fmt: skip
+
+
+def _as_of(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise ValidationException(f'as_of "{text[:40]}" is not an ISO date-time') from exc
+
+
+@post(
+    "/patients/{patient_id:str}/records/{kind:str}/{seq:int}",
+    guards=[allow(*RECORDS)],
+    sync_to_thread=True,
+    include_in_schema=False,
+)
+def correct_record(request: Req, patient_id: str, kind: str, seq: int, data: Form) -> Response[Any]:
+    """Correct (new value and unit) or remove a lab record, with a reason; the previous version
+    stays in the history."""
+    if kind != "observations":
+        raise NotFoundException()
+    reason = data.get("reason", "").strip()
+    store = store_of(request)
+    who, client = user_of(request).name, client_of(request)
+    try:
+        if not reason:
+            raise ValueError("a correction needs a reason")
+        if data.get("action") == "delete":
+            store.delete_record(
+                patient_id, "observations", seq, reason=reason, actor=who, client=client
+            )
+            done = f"Removed lab record {seq} ({reason})."
+        else:
+            changes = {"value": float(data.get("value", "")), "unit": data.get("unit", "")}
+            store.edit_record(
+                patient_id, "observations", seq, changes, reason=reason, actor=who, client=client
+            )
+            done = f"Corrected lab record {seq} ({reason})."
+    except (RuxtrackError, ValueError, ValidationError) as exc:
+        return _entry_failed(request, patient_id, "Correction", exc)
+    return _entry_done(request, patient_id, done, data)
 
 
 @get(
@@ -573,7 +628,7 @@ def page_routes() -> list[Any]:
     """Every page handler."""
     return [
         login_page, login, logout, home, patients_page, patient_page, dose_card, what_if_card,
-        criteria_panel, replay_panel, add_entry,
+        criteria_panel, replay_panel, add_entry, correct_record,
         cohort_page, cohort_run, cohort_result, cohort_file, evidence_page, evidence_forest,
         users_page, add_user, disable_user, issue_token,
     ]  # fmt: skip
