@@ -36,6 +36,8 @@ PARAMS = {
     "quantity": "incidence",
     "study": "no-such-study",
     "criterion": "hlh2004",
+    "kind": "observations",
+    "seq": "999999",
 }
 QUERY = {
     "/api/patients/{patient_id:str}/decision": "?regimen=sarmiento-2021-covid&date=2020-05-10",
