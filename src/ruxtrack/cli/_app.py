@@ -44,6 +44,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evidence": ("ruxtrack.cli._evidence", "Evidence synthesis: meta-analysis, PRISMA."),
     "users": ("ruxtrack.cli._accounts", "Manage user accounts, roles and API tokens."),
     "audit-log": ("ruxtrack.cli._accounts", "Verify or export the tamper-evident audit log."),
+    "serve": ("ruxtrack.cli._serve", "Serve the web application (and CDS Hooks) on a port."),
 }
 
 #: Set RUXTRACK_DEBUG=1 to see the traceback of an unexpected error.
