@@ -1,0 +1,303 @@
+"""The CDS Hooks services: a hook call in, a validated response out (no web imports).
+
+:class:`CdsEngine` is what a web face mounts: ``discovery()``, ``await call(service_id,
+body)`` and ``feedback(service_id, body, client=...)``. Errors are :class:`CdsError`
+subclasses carrying the HTTP status to answer.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from ruxtrack.cds._cards import card_for, no_indication_card
+from ruxtrack.cds._compare import (
+    Finding,
+    FindingCode,
+    compare_order,
+    monitoring_findings,
+)
+from ruxtrack.cds._discovery import discovery_document, prefetch_keys
+from ruxtrack.cds._draft import draft_orders, medication_names
+from ruxtrack.cds._errors import CdsError, CdsRequestError
+from ruxtrack.cds._knowledge import load_cds_knowledge
+from ruxtrack.cds._models import (
+    Card,
+    CdsResponse,
+    Link,
+    OrderSelectContext,
+    OrderSignContext,
+    check_response,
+    parse_context,
+    parse_feedback,
+    parse_request,
+)
+from ruxtrack.cds._prefetch import FetcherFactory, Gathered, gather
+from ruxtrack.errors import RuxtrackError
+from ruxtrack.timeline import Timeline
+
+__all__ = [
+    "CdsEngine",
+    "CdsNotFoundError",
+    "CdsSettings",
+    "FeedbackRecord",
+    "TimelineReader",
+    "choose_regimen",
+]
+
+log = logging.getLogger("ruxtrack.cds")
+
+TimelineReader = Callable[[Sequence[dict[str, Any]]], tuple[Timeline, Sequence[Any]]]
+
+
+class CdsNotFoundError(CdsError):
+    """No service with this id (answered 404)."""
+
+    status = 404
+
+
+@dataclass(frozen=True)
+class FeedbackRecord:
+    """One feedback item as it goes to the audit trail."""
+
+    client: str
+    service_id: str
+    card: str
+    outcome: str
+    patient_id: str | None
+    hook_instance: str | None
+    finding: str | None
+    accepted: tuple[str, ...]
+    override_code: str | None
+    override_system: str | None
+    user_comment: str | None
+    outcome_timestamp: str
+
+
+def _default_reader(resources: Sequence[dict[str, Any]]) -> tuple[Timeline, Sequence[Any]]:
+    from ruxtrack.sources.fhir import timeline_from_fhir
+
+    result: tuple[Timeline, Sequence[Any]] = timeline_from_fhir(list(resources))
+    return result
+
+
+@dataclass
+class CdsSettings:
+    """How the engine runs (all optional; the defaults serve production).
+
+    ``clock`` gives the decision day; ``timeline_reader`` turns FHIR resources into a
+    timeline (default: :func:`ruxtrack.sources.fhir.timeline_from_fhir`); ``fetcher_factory``
+    makes the FHIR client for missing prefetch (default fhirpy); ``audit`` receives every
+    feedback item; ``app_url`` is the web app's SMART launch URL, offered as a card link.
+    """
+
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    timeline_reader: TimelineReader | None = None
+    fetcher_factory: FetcherFactory | None = None
+    audit: Callable[[FeedbackRecord], None] | None = None
+    app_url: str | None = None
+    regimen: str | None = None
+    validate_responses: bool = True
+
+
+def _codings(resource: dict[str, Any], element: str) -> list[tuple[str, str]]:
+    concept = resource.get(element)
+    if not isinstance(concept, dict):
+        return []
+    return [
+        (str(c.get("system")), str(c.get("code")))
+        for c in concept.get("coding") or []
+        if isinstance(c, dict)
+    ]
+
+
+def _active_condition(resource: dict[str, Any]) -> bool:
+    clinical = {c for _, c in _codings(resource, "clinicalStatus")}
+    verification = {c for _, c in _codings(resource, "verificationStatus")}
+    if verification & {"refuted", "entered-in-error"}:
+        return False
+    return not clinical or bool(clinical & {"active", "recurrence", "relapse"})
+
+
+def choose_regimen(resources: Sequence[dict[str, Any]]) -> str | None:
+    """The regimen an active Condition selects (knowledge/cds.yaml ``indications``), or None."""
+    conditions = [
+        r for r in resources if r.get("resourceType") == "Condition" and _active_condition(r)
+    ]
+    codes = {pair for r in conditions for pair in _codings(r, "code")}
+    for ind in load_cds_knowledge().indications:
+        if any((c.system, c.code) in codes for c in ind.codes):
+            return ind.regimen
+    return None
+
+
+def _check_patient(resources: Sequence[dict[str, Any]], patient_id: str) -> None:
+    """Refuse data about another patient (a client mix-up must not become advice)."""
+    wanted = f"Patient/{patient_id}"
+    for r in resources:
+        if r.get("resourceType") == "Patient":
+            if r.get("id") not in (None, patient_id):
+                raise CdsRequestError(
+                    "holds a Patient other than context.patientId", field="prefetch"
+                )
+            continue
+        for element in ("subject", "patient"):
+            ref = r.get(element)
+            if isinstance(ref, dict) and isinstance(ref.get("reference"), str):
+                if not ref["reference"].endswith(wanted):
+                    raise CdsRequestError(
+                        f"{r.get('resourceType')}/{r.get('id')} belongs to another patient",
+                        field="prefetch",
+                    )
+
+
+class CdsEngine:
+    """The two services of ``knowledge/cds.yaml`` behind one object."""
+
+    def __init__(self, settings: CdsSettings | None = None) -> None:
+        self.settings = settings or CdsSettings()
+        self._cards: OrderedDict[str, tuple[str, str, str, str]] = OrderedDict()
+        self._max_cards = 10_000
+
+    # -- discovery ---------------------------------------------------------------------------
+
+    def discovery(self) -> dict[str, Any]:
+        """The discovery document."""
+        return discovery_document()
+
+    # -- hook calls --------------------------------------------------------------------------
+
+    async def call(self, service_id: str, body: Any) -> dict[str, Any]:
+        """Answer one hook call: the response JSON (raises :class:`CdsError`)."""
+        kn = load_cds_knowledge()
+        service = kn.service(service_id)
+        if service is None:
+            raise CdsNotFoundError(f"no CDS service {service_id!r}")
+        request = parse_request(body)
+        if request.hook not in service.hooks:
+            raise CdsRequestError(
+                f"{request.hook!r} is not a hook of {service_id} ({', '.join(service.hooks)})",
+                field="hook",
+            )
+        ctx = parse_context(request.hook, request.context)
+        gathered = await gather(
+            request,
+            prefetch_keys(service),
+            request.context,
+            fetcher_factory=self.settings.fetcher_factory,
+            timeout_s=kn.limits.fhir_timeout_s,
+        )
+        _check_patient(gathered.resources, ctx.patientId)
+        cards = self._cards_for(request.hook, ctx, gathered)
+        response = CdsResponse(cards=tuple(cards)).to_json()
+        if self.settings.validate_responses:
+            problems = check_response(response)
+            if problems:  # a defect of ours: never send an invalid response
+                log.error("invalid CDS response withheld: %s", "; ".join(problems))
+                raise CdsError("the service built an invalid response")
+        for card in cards:
+            self._remember(card, service_id, ctx.patientId, request.hookInstance)
+        log.info(
+            "cds call service=%s hook=%s hookInstance=%s cards=%d prefetch=%s fetched=%s",
+            service_id,
+            request.hook,
+            request.hookInstance,
+            len(cards),
+            ",".join(gathered.from_prefetch) or "-",
+            ",".join(gathered.fetched) or "-",
+        )
+        return response
+
+    def _cards_for(self, hook: str, ctx: Any, gathered: Gathered) -> list[Card]:
+        from ruxtrack.protocol import decide
+
+        resources = gathered.resources
+        orders: list[Any] = []
+        others: list[Any] = []
+        if isinstance(ctx, OrderSignContext):
+            selections = ctx.selections if isinstance(ctx, OrderSelectContext) else None
+            orders, others = draft_orders(ctx.draftOrders.model_dump(), selections)
+            orders = [o for o in orders if o.ruxolitinib]
+            if not orders:
+                return []
+        regimen = self.settings.regimen or choose_regimen(resources)
+        reader = self.settings.timeline_reader or _default_reader
+        try:
+            timeline, _problems = reader(resources)
+        except RuxtrackError as exc:
+            raise CdsRequestError(
+                f"cannot be read as a patient timeline: {exc}", field="prefetch"
+            ) from None
+        on_rux = bool(orders) or any(d.drug == "ruxolitinib" for d in timeline.drugs)
+        if not on_rux:
+            return []
+        if regimen is None:
+            return [no_indication_card(Finding(FindingCode.no_indication, "warning"))]
+        decision = decide(timeline, regimen, self.settings.clock().date())
+        links = self._links(ctx.patientId)
+        cards: list[Card] = []
+        if orders:
+            for order in orders:
+                for f in compare_order(decision, order, others):
+                    cards.append(card_for(f, decision, order, links=links))
+            return cards
+        active = [
+            n
+            for r in resources
+            if r.get("resourceType") == "MedicationRequest" and r.get("status") == "active"
+            for n in medication_names(r)
+        ]
+        return [card_for(f, decision, links=links) for f in monitoring_findings(decision, active)]
+
+    def _links(self, patient_id: str) -> tuple[Link, ...]:
+        if not self.settings.app_url:
+            return ()
+        return (
+            Link(
+                label="Open in ruxtrack",
+                url=self.settings.app_url,
+                type="smart",
+                appContext=f'{{"patient":"{patient_id}"}}',
+            ),
+        )
+
+    def _remember(self, card: Card, service_id: str, patient_id: str, hook_instance: str) -> None:
+        self._cards[card.uuid] = (service_id, patient_id, hook_instance, card.indicator)
+        while len(self._cards) > self._max_cards:
+            self._cards.popitem(last=False)
+
+    # -- feedback ----------------------------------------------------------------------------
+
+    def feedback(self, service_id: str, body: Any, *, client: str) -> list[FeedbackRecord]:
+        """Validate a feedback body and hand each item to the audit sink."""
+        if load_cds_knowledge().service(service_id) is None:
+            raise CdsNotFoundError(f"no CDS service {service_id!r}")
+        parsed = parse_feedback(body)
+        records = []
+        for item in parsed.feedback:
+            known = self._cards.get(item.card)
+            reason = item.overrideReason.reason if item.overrideReason else None
+            records.append(
+                FeedbackRecord(
+                    client=client,
+                    service_id=service_id,
+                    card=item.card,
+                    outcome=item.outcome,
+                    patient_id=known[1] if known else None,
+                    hook_instance=known[2] if known else None,
+                    finding=known[3] if known else None,
+                    accepted=tuple(a.id for a in item.acceptedSuggestions or ()),
+                    override_code=reason.code if reason else None,
+                    override_system=reason.system if reason else None,
+                    user_comment=item.overrideReason.userComment if item.overrideReason else None,
+                    outcome_timestamp=item.outcomeTimestamp,
+                )
+            )
+        if self.settings.audit is not None:
+            for rec in records:
+                self.settings.audit(rec)
+        return records

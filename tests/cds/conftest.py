@@ -1,0 +1,201 @@
+"""Fixtures of the CDS Hooks tests: an EHR that signs JWTs, the app, spec requests, a bundle."""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+from litestar.testing import TestClient
+
+from ruxtrack.cds import CdsSettings, FeedbackRecord, TrustedIssuer, check_response
+from ruxtrack.web.cds import CdsWebSettings, create_cds_app
+
+sys.path.insert(0, str(Path(__file__).parent))
+from fhir_stub import read as stub_reader
+
+DATA = Path(__file__).parents[1] / "data" / "cds"
+INTEROP = Path("/work/shared/reference/interop")
+BASE = "http://testserver.local"
+ISS = "https://ehr.example.org"
+# The decision day of the bundle: course day 3 of the seed 004 course.
+DAY3 = datetime(2020, 6, 3, 10, 0, tzinfo=UTC)
+
+
+class Ehr:
+    """A CDS client: signs request JWTs with its ES384 key (or another key on demand)."""
+
+    def __init__(self) -> None:
+        self.ec_key = ec.generate_private_key(ec.SECP384R1())
+        self.rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        ec_jwk = json.loads(ECAlgorithm.to_jwk(self.ec_key.public_key()))
+        rsa_jwk = json.loads(RSAAlgorithm.to_jwk(self.rsa_key.public_key()))
+        ec_jwk.update(kid="ec-1", use="sig", alg="ES384")
+        rsa_jwk.update(kid="rsa-1", use="sig", alg="RS384")
+        self.jwks = {"keys": [ec_jwk, rsa_jwk]}
+
+    def claims(self, aud: str, **over: Any) -> dict[str, Any]:
+        now = int(datetime.now(UTC).timestamp())
+        c = {"iss": ISS, "aud": aud, "iat": now, "exp": now + 300, "jti": str(uuid.uuid4())}
+        c.update(over)
+        return {k: v for k, v in c.items() if v is not None}
+
+    def token(
+        self,
+        aud: str,
+        *,
+        alg: str = "ES384",
+        kid: str | None = None,
+        headers: dict[str, Any] | None = None,
+        **over: Any,
+    ) -> str:
+        key = self.ec_key if alg == "ES384" else self.rsa_key
+        hdr = {"kid": kid or ("ec-1" if alg == "ES384" else "rsa-1"), "typ": "JWT"}
+        hdr.update(headers or {})
+        return jwt.encode(self.claims(aud, **over), key, algorithm=alg, headers=hdr)
+
+    def auth(self, path: str, **kw: Any) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(BASE + path, **kw)}"}
+
+
+@pytest.fixture(scope="session")
+def ehr() -> Ehr:
+    return Ehr()
+
+
+@pytest.fixture
+def audit_log() -> list[FeedbackRecord]:
+    return []
+
+
+def make_app(ehr: Ehr, audit_log: list[FeedbackRecord] | None = None, **web: Any) -> Any:
+    engine = CdsSettings(
+        clock=lambda: DAY3,
+        timeline_reader=stub_reader,
+        audit=None if audit_log is None else audit_log.append,
+    )
+    settings = CdsWebSettings(
+        issuers=[TrustedIssuer(iss=ISS, jwks=ehr.jwks)], public_url=BASE, engine=engine
+    )
+    for k, v in web.items():
+        setattr(settings, k, v)
+    return create_cds_app(settings)
+
+
+@pytest.fixture
+def client(ehr: Ehr, audit_log: list[FeedbackRecord]) -> Iterator[TestClient[Any]]:
+    with TestClient(make_app(ehr, audit_log), base_url=BASE) as c:
+        yield c
+
+
+def post_hook(
+    client: TestClient[Any], ehr: Ehr, service: str, body: dict[str, Any], **kw: Any
+) -> Any:
+    """POST a hook call; every 200 response is checked against the specification."""
+    path = f"/cds-services/{service}"
+    resp = client.post(path, json=body, headers=ehr.auth(path, **kw))
+    if resp.status_code == 200:
+        assert check_response(resp.json()) == []
+    return resp
+
+
+def bundle_resources() -> list[dict[str, Any]]:
+    data = json.loads((DATA / "covid-day3-platelets45.json").read_text())
+    return [e["resource"] for e in data["entry"]]
+
+
+def prefetch_for(resources: list[dict[str, Any]]) -> dict[str, Any]:
+    """Full prefetch for the services' templates, built from a list of resources."""
+    from ruxtrack.cds import load_cds_knowledge, prefetch_keys, prefetch_templates
+    from ruxtrack.units import load_catalogue
+
+    cat = load_catalogue()
+    svc = load_cds_knowledge().services[0]
+    out: dict[str, Any] = {}
+    for key in prefetch_keys(svc):
+        if key == "patient":
+            out[key] = next(r for r in resources if r["resourceType"] == "Patient")
+            continue
+        rtype = prefetch_templates()[key].split("?")[0]
+        chosen = [r for r in resources if r["resourceType"] == rtype]
+        if key.startswith("observations-"):
+            category = key.removeprefix("observations-")
+            chosen = [
+                r for r in chosen if cat.get(r["code"]["coding"][0]["code"]).category == category
+            ]
+        out[key] = {
+            "resourceType": "Bundle",
+            "type": "searchset",
+            "entry": [{"resource": r} for r in chosen],
+        }
+    return out
+
+
+def rux_draft(dose: float = 10, per_day: int = 2, oid: str = "draft-rux") -> dict[str, Any]:
+    return {
+        "resourceType": "MedicationRequest",
+        "id": oid,
+        "status": "draft",
+        "intent": "order",
+        "subject": {"reference": "Patient/covid-004"},
+        "medicationCodeableConcept": {
+            "coding": [
+                {
+                    "system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                    "code": "1193326",
+                    "display": "ruxolitinib",
+                }
+            ]
+        },
+        "dosageInstruction": [
+            {
+                "timing": {"repeat": {"frequency": per_day, "period": 1, "periodUnit": "d"}},
+                "doseAndRate": [
+                    {
+                        "doseQuantity": {
+                            "value": dose,
+                            "unit": "mg",
+                            "system": "http://unitsofmeasure.org",
+                            "code": "mg",
+                        }
+                    }
+                ],
+            }
+        ],
+    }
+
+
+def order_select(
+    draft: dict[str, Any],
+    *extra: dict[str, Any],
+    prefetch: Any = "full",
+    resources: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    resources = resources if resources is not None else bundle_resources()
+    body: dict[str, Any] = {
+        "hook": "order-select",
+        "hookInstance": str(uuid.uuid4()),
+        "context": {
+            "userId": "Practitioner/example",
+            "patientId": "covid-004",
+            "selections": [f"MedicationRequest/{draft['id']}"],
+            "draftOrders": {
+                "resourceType": "Bundle",
+                "type": "collection",
+                "entry": [{"resource": r} for r in (draft, *extra)],
+            },
+        },
+    }
+    if prefetch == "full":
+        body["prefetch"] = prefetch_for(resources)
+    elif prefetch is not None:
+        body["prefetch"] = prefetch
+    return body
