@@ -22,7 +22,7 @@ from ruxtrack.cds._compare import (
     monitoring_findings,
 )
 from ruxtrack.cds._discovery import discovery_document, prefetch_keys
-from ruxtrack.cds._draft import draft_orders, medication_names
+from ruxtrack.cds._draft import DraftOrder, draft_orders, medication_names
 from ruxtrack.cds._errors import CdsError, CdsRequestError
 from ruxtrack.cds._knowledge import load_cds_knowledge
 from ruxtrack.cds._models import (
@@ -184,6 +184,9 @@ class CdsEngine:
                 field="hook",
             )
         ctx = parse_context(request.hook, request.context)
+        orders, others = self._drafts(ctx)
+        if isinstance(ctx, OrderSignContext) and not orders:
+            return CdsResponse().to_json()  # no ruxolitinib order: nothing to say, no data read
         gathered = await gather(
             request,
             prefetch_keys(service),
@@ -192,7 +195,7 @@ class CdsEngine:
             timeout_s=kn.limits.fhir_timeout_s,
         )
         _check_patient(gathered.resources, ctx.patientId)
-        cards = self._cards_for(request.hook, ctx, gathered)
+        cards = self._cards_for(ctx, gathered, orders, others)
         response = CdsResponse(cards=tuple(cards)).to_json()
         if self.settings.validate_responses:
             problems = check_response(response)
@@ -212,18 +215,20 @@ class CdsEngine:
         )
         return response
 
-    def _cards_for(self, hook: str, ctx: Any, gathered: Gathered) -> list[Card]:
+    @staticmethod
+    def _drafts(ctx: Any) -> tuple[list[DraftOrder], list[DraftOrder]]:
+        if not isinstance(ctx, OrderSignContext):
+            return [], []
+        selections = ctx.selections if isinstance(ctx, OrderSelectContext) else None
+        orders, others = draft_orders(ctx.draftOrders.model_dump(), selections)
+        return [o for o in orders if o.ruxolitinib], others
+
+    def _cards_for(
+        self, ctx: Any, gathered: Gathered, orders: list[DraftOrder], others: list[DraftOrder]
+    ) -> list[Card]:
         from ruxtrack.protocol import decide
 
         resources = gathered.resources
-        orders: list[Any] = []
-        others: list[Any] = []
-        if isinstance(ctx, OrderSignContext):
-            selections = ctx.selections if isinstance(ctx, OrderSelectContext) else None
-            orders, others = draft_orders(ctx.draftOrders.model_dump(), selections)
-            orders = [o for o in orders if o.ruxolitinib]
-            if not orders:
-                return []
         regimen = self.settings.regimen or choose_regimen(resources)
         reader = self.settings.timeline_reader or _default_reader
         try:
