@@ -94,7 +94,7 @@ def test_feedback_is_stored_in_the_audit_trail(client: Any, ehr: Ehr, audit_log:
         ),
         (
             {"card": "c", "outcome": "ignored", "outcomeTimestamp": "2020-06-03T10:05:31Z"},
-            "feedback.0.outcome",
+            "feedback.1.outcome",
         ),
         ({"card": "c", "outcome": "overridden", "outcomeTimestamp": "yesterday"}, "RFC 3339"),
         (
