@@ -90,7 +90,7 @@ def _render_summary(summary: ImportSummary, title: str) -> None:
         console.print("Nothing changed: the store already holds exactly these records.")
 
 
-def _import_into(store: Store, path: Path, title: str) -> None:
+def _import_into(store: Store, path: Path, title: str, fmt: str = "folder") -> None:
     with _progress(f"importing {path.name}") as bar:
         task = bar.add_task(f"writing {path.name}", total=None)
 
@@ -99,7 +99,12 @@ def _import_into(store: Store, path: Path, title: str) -> None:
 
         try:
             with err_console.status(f"validating {path}", spinner="dots"):
-                summary = store.import_folder(path, progress=step)
+                if fmt == "fhir":
+                    from ruxtrack.sources import read_source
+
+                    summary = store.import_source(read_source(path, "fhir"), progress=step)
+                else:
+                    summary = store.import_folder(path, progress=step)
         except ImportValidationError as exc:
             bar.stop()
             err_console.print(f"{path}:", markup=False)
@@ -110,9 +115,19 @@ def _import_into(store: Store, path: Path, title: str) -> None:
 
 def import_command(
     path: Annotated[
-        Path, typer.Argument(help="Folder of canonical CSV or Parquet files (docs/data-format.md).")
+        Path,
+        typer.Argument(
+            help="Folder of canonical CSV or Parquet files (docs/data-format.md); with "
+            "--format fhir a Bundle .json, an .ndjson file or a folder of them (docs/fhir.md)."
+        ),
     ],
     db: DbOption = None,
+    format: Annotated[
+        str,
+        typer.Option(
+            "--format", "-f", help="folder (canonical files) or fhir.", case_sensitive=False
+        ),
+    ] = "folder",
 ) -> None:
     """Validate a folder and import it in one transaction (all or nothing).
 
@@ -120,19 +135,34 @@ def import_command(
     written and the exit code is 1. Re-importing the same data changes nothing; a patient
     whose records differ has all of them replaced.
     """
+    fmt = format.lower()
+    if fmt not in ("folder", "fhir"):
+        err_console.print(
+            f'[bold red]error[/]: unknown import format "{format}": use folder or fhir'
+        )
+        raise typer.Exit(code=2)
     with _store(db) as store, cli_errors():
-        _import_into(store, path, f"Imported {path}")
+        _import_into(store, path, f"Imported {path}", fmt)
         console.print(f"store: {store.url}", markup=False)
 
 
 def export_command(
     directory: Annotated[Path, typer.Argument(help="Folder to write (created if needed).")],
     format: Annotated[
-        str, typer.Option("--format", "-f", help="csv or parquet.", case_sensitive=False)
+        str, typer.Option("--format", "-f", help="csv, parquet or fhir.", case_sensitive=False)
     ] = "csv",
     db: DbOption = None,
 ) -> None:
     """Export every patient as a canonical folder; importing it again changes nothing."""
+    if format.lower() == "fhir":
+        with _store(db) as store, cli_errors():
+            from ruxtrack.sources.fhir import write_fhir
+
+            bundles, skipped = write_fhir(store.timelines(), directory)
+            for reason in skipped:
+                console.print(f"skipped: {reason}", markup=False)
+            console.print(f"exported {len(bundles)} FHIR Bundles to {directory}", markup=False)
+        return
     with _store(db) as store, cli_errors():
         counts = store.counts()
         files = store.export_folder(directory, format=format.lower())  # type: ignore[arg-type]
