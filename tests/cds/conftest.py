@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -19,15 +18,13 @@ from litestar.testing import TestClient
 from ruxtrack.cds import CdsSettings, FeedbackRecord, TrustedIssuer, check_response
 from ruxtrack.web.cds import CdsWebSettings, create_cds_app
 
-sys.path.insert(0, str(Path(__file__).parent))
-from fhir_stub import read as stub_reader
-
-DATA = Path(__file__).parents[1] / "data" / "cds"
+DATA = Path(__file__).parents[1] / "data" / "fhir"
 INTEROP = Path("/work/shared/reference/interop")
 BASE = "http://testserver.local"
 ISS = "https://ehr.example.org"
-# The decision day of the bundle: course day 3 of the seed 004 course.
-DAY3 = datetime(2020, 6, 3, 10, 0, tzinfo=UTC)
+# The decision day of the bundle: course day 3 of the seed 004 course (10:00 in Chile).
+DAY3 = datetime(2021, 3, 3, 13, 0, tzinfo=UTC)
+PID = "covid-day3"
 
 
 class Ehr:
@@ -79,7 +76,6 @@ def audit_log() -> list[FeedbackRecord]:
 def make_app(ehr: Ehr, audit_log: list[FeedbackRecord] | None = None, **web: Any) -> Any:
     engine = CdsSettings(
         clock=lambda: DAY3,
-        timeline_reader=stub_reader,
         audit=None if audit_log is None else audit_log.append,
     )
     settings = CdsWebSettings(
@@ -128,9 +124,8 @@ def prefetch_for(resources: list[dict[str, Any]]) -> dict[str, Any]:
         chosen = [r for r in resources if r["resourceType"] == rtype]
         if key.startswith("observations-"):
             category = key.removeprefix("observations-")
-            chosen = [
-                r for r in chosen if cat.get(r["code"]["coding"][0]["code"]).category == category
-            ]
+            codes = [(r, r["code"]["coding"][0]["code"]) for r in chosen]
+            chosen = [r for r, c in codes if c in cat and cat.get(c).category == category]
         out[key] = {
             "resourceType": "Bundle",
             "type": "searchset",
@@ -145,7 +140,7 @@ def rux_draft(dose: float = 10, per_day: int = 2, oid: str = "draft-rux") -> dic
         "id": oid,
         "status": "draft",
         "intent": "order",
-        "subject": {"reference": "Patient/covid-004"},
+        "subject": {"reference": f"Patient/{PID}"},
         "medicationCodeableConcept": {
             "coding": [
                 {
@@ -185,7 +180,7 @@ def order_select(
         "hookInstance": str(uuid.uuid4()),
         "context": {
             "userId": "Practitioner/example",
-            "patientId": "covid-004",
+            "patientId": PID,
             "selections": [f"MedicationRequest/{draft['id']}"],
             "draftOrders": {
                 "resourceType": "Bundle",

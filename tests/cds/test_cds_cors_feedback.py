@@ -79,8 +79,8 @@ def test_feedback_is_stored_in_the_audit_trail(client: Any, ehr: Ehr, audit_log:
     resp = client.post(fb, json=body, headers=ehr.auth(fb))
     assert resp.status_code == 200
     assert [(r.outcome, r.patient_id, r.accepted, r.override_code) for r in audit_log] == [
-        ("accepted", "covid-004", (sug,), None),
-        ("overridden", "covid-004", (), reason["code"]),
+        ("accepted", "covid-day3", (sug,), None),
+        ("overridden", "covid-day3", (), reason["code"]),
     ]
     assert audit_log[0].client == "https://ehr.example.org"
 

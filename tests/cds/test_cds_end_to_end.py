@@ -110,7 +110,7 @@ def test_interacting_drug_in_the_same_session(client: Any, ehr: Ehr) -> None:
         "id": "draft-fluc",
         "status": "draft",
         "intent": "order",
-        "subject": {"reference": "Patient/covid-004"},
+        "subject": {"reference": "Patient/covid-day3"},
         "medicationCodeableConcept": {"text": "Fluconazole 200 mg tablet"},
     }
     resp = post_hook(
@@ -140,3 +140,20 @@ def test_order_for_another_drug_gives_empty_cards(client: Any, ehr: Ehr) -> None
     resp = post_hook(client, ehr, "ruxolitinib-order-check", order_select(amox))
     assert resp.status_code == 200
     assert resp.json() == {"cards": []}
+
+
+def test_unreadable_chart_data_gives_a_warning_card_and_no_advice(client: Any, ehr: Ehr) -> None:
+    from conftest import bundle_resources
+
+    resources = bundle_resources()
+    for r in resources:
+        if r["id"] == "plt-d3":
+            r["valueQuantity"]["code"] = r["valueQuantity"]["unit"] = "furlongs"
+    resp = post_hook(
+        client, ehr, "ruxolitinib-order-check", order_select(rux_draft(10, 2), resources=resources)
+    )
+    card = resp.json()["cards"][0]
+    assert card["indicator"] == "warning"
+    assert card["summary"].startswith("Cannot check ruxolitinib")
+    assert "Observation/plt-d3" in card["detail"]
+    assert "suggestions" not in card

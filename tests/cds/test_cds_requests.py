@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 import pytest
-from conftest import BASE, Ehr, make_app, order_select, post_hook, rux_draft
+from conftest import BASE, DAY3, Ehr, make_app, order_select, post_hook, rux_draft
 from litestar.testing import TestClient
 from spec_examples import hook_context, patient_view_request
 
@@ -52,23 +52,7 @@ def test_spec_patient_view_example_reads_the_fhir_server_with_the_token(ehr: Ehr
 
         return fetch
 
-    app = make_app(ehr)
-    app_engine_settings = CdsSettings(fetcher_factory=factory)
-    from conftest import stub_reader
-
-    app_engine_settings.timeline_reader = stub_reader
-    from conftest import ISS
-
-    from ruxtrack.cds import TrustedIssuer
-    from ruxtrack.web.cds import CdsWebSettings, create_cds_app
-
-    app = create_cds_app(
-        CdsWebSettings(
-            issuers=[TrustedIssuer(iss=ISS, jwks=ehr.jwks)],
-            public_url=BASE,
-            engine=app_engine_settings,
-        )
-    )
+    app = make_app(ehr, engine=CdsSettings(clock=lambda: DAY3, fetcher_factory=factory))
     with TestClient(app, base_url=BASE) as c:
         resp = post_hook(c, ehr, "ruxolitinib-monitoring", body)
     assert resp.status_code == 200

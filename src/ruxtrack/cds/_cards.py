@@ -349,3 +349,24 @@ def no_indication_card(finding: Finding) -> Card:
         source=Source(label=kn.source_label),
         overrideReasons=_overrides(),
     )
+
+
+def unreadable_card(finding: Finding) -> Card:
+    """The card when the chart's FHIR data cannot be read into a timeline (nothing checked)."""
+    kn = load_cds_knowledge()
+    shown = list(finding.notes[:5])
+    more = len(finding.notes) - len(shown)
+    detail = (
+        "The patient's FHIR data could not be read, so no dose was checked:\n\n"
+        + "\n".join(f"- {p}" for p in shown)
+        + (f"\n- … and {more} more" if more > 0 else "")
+        + "\n\n_Decision support only: the prescriber decides._"
+    )
+    return Card(
+        uuid=str(uuid.uuid4()),
+        summary="Cannot check ruxolitinib: the chart's data could not be read (see details)",
+        detail=detail,
+        indicator=finding.severity,
+        source=Source(label=kn.source_label),
+        overrideReasons=_overrides(),
+    )

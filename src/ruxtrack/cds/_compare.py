@@ -42,6 +42,7 @@ class FindingCode(StrEnum):
     no_indication = "no_indication"
     labs_due = "labs_due"
     dose_change_due = "dose_change_due"
+    data_unreadable = "data_unreadable"
 
 
 @dataclass(frozen=True)

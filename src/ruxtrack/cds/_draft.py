@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from ruxtrack.cds._knowledge import load_cds_knowledge
 
-__all__ = ["DraftOrder", "draft_orders", "is_ruxolitinib", "medication_names"]
+__all__ = ["DraftOrder", "coded_drugs", "draft_orders", "is_ruxolitinib", "medication_names"]
 
 # Administrations per day for the timing codes of HL7 v3 GTSAbbreviation that fix a frequency.
 _TIMING_CODES = {
@@ -81,13 +82,36 @@ def medication_names(resource: dict[str, Any]) -> tuple[str, ...]:
     return tuple(t.lower() for t in texts)
 
 
+@cache
+def _drug_codes() -> dict[tuple[str, str], str]:
+    """(system, code) -> timeline drug name, from the FHIR mapping (RxNorm and ATC)."""
+    from ruxtrack.sources.fhir import load_fhir_mapping
+
+    m = load_fhir_mapping()
+    out: dict[tuple[str, str], str] = {}
+    for d in m.drugs:
+        if d.rxnorm:
+            out[(m.system("rxnorm"), d.rxnorm)] = d.drug
+        if d.atc:
+            out[(m.system("atc"), d.atc)] = d.drug
+    return out
+
+
+def coded_drugs(resource: dict[str, Any]) -> tuple[str, ...]:
+    """Timeline names of the drugs a MedicationRequest's codings name (FHIR mapping)."""
+    table = _drug_codes()
+    found = (table.get((str(c.get("system")), str(c.get("code")))) for c in _codings(resource))
+    return tuple(dict.fromkeys(n for n in found if n is not None))
+
+
 def is_ruxolitinib(resource: dict[str, Any]) -> bool:
-    """True when a coding is one of the known ruxolitinib codes, or the names say so."""
-    known = load_cds_knowledge().ruxolitinib
-    pairs = {(c.system, c.code) for c in known.codings}
-    if any((c.get("system"), c.get("code")) in pairs for c in _codings(resource)):
-        return True
-    return any(n in text for text in medication_names(resource) for n in known.names)
+    """True when a coding is ruxolitinib's in the FHIR mapping, or (no known coding) the
+    medication's text names it."""
+    coded = coded_drugs(resource)
+    if coded:
+        return "ruxolitinib" in coded
+    names = load_cds_knowledge().ruxolitinib.names
+    return any(n in text for text in medication_names(resource) for n in names)
 
 
 def _dose(dosage: dict[str, Any], problems: list[str]) -> float | None:
@@ -148,7 +172,7 @@ def _read(resource: dict[str, Any]) -> DraftOrder:
     return DraftOrder(
         reference=f"MedicationRequest/{resource.get('id')}",
         resource=resource,
-        names=medication_names(resource),
+        names=(*coded_drugs(resource), *medication_names(resource)),
         ruxolitinib=is_ruxolitinib(resource),
         dose_mg=dose,
         per_day=per_day,

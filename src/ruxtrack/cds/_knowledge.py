@@ -9,20 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ruxtrack.knowledge import Citation, SourceRef, knowledge_path, load_yaml, validate_knowledge
 
-__all__ = ["CdsKnowledge", "Coded", "ServiceDef", "load_cds_knowledge"]
+__all__ = ["CdsKnowledge", "ServiceDef", "load_cds_knowledge"]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 Hook = Literal["order-select", "order-sign", "patient-view"]
-
-
-class Coded(BaseModel):
-    """A code in a system, with where the code comes from."""
-
-    model_config = _FROZEN
-
-    system: str
-    code: str
-    source: SourceRef
 
 
 class ServiceDef(BaseModel):
@@ -43,13 +33,12 @@ class Indication(BaseModel):
     model_config = _FROZEN
 
     regimen: str
-    codes: tuple[Coded, ...]
+    conditions: tuple[str, ...]
 
 
 class DrugRecognition(BaseModel):
     model_config = _FROZEN
 
-    codings: tuple[Coded, ...]
     names: tuple[str, ...]
     source: SourceRef
 
@@ -94,6 +83,7 @@ class CdsKnowledge(BaseModel):
     observation_categories: tuple[str, ...]
     prefetch_source: SourceRef
     indications: tuple[Indication, ...]
+    indications_source: SourceRef
     ruxolitinib: DrugRecognition
     override_reasons: OverrideReasons
     source_label: str

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ruxtrack.cds._cards import card_for, no_indication_card
+from ruxtrack.cds._cards import card_for, no_indication_card, unreadable_card
 from ruxtrack.cds._compare import (
     Finding,
     FindingCode,
@@ -51,7 +51,7 @@ __all__ = [
 
 log = logging.getLogger("ruxtrack.cds")
 
-TimelineReader = Callable[[Sequence[dict[str, Any]]], tuple[Timeline, Sequence[Any]]]
+TimelineReader = Callable[[Sequence[dict[str, Any]]], tuple[Timeline | None, Sequence[Any]]]
 
 
 class CdsNotFoundError(CdsError):
@@ -78,11 +78,13 @@ class FeedbackRecord:
     outcome_timestamp: str
 
 
-def _default_reader(resources: Sequence[dict[str, Any]]) -> tuple[Timeline, Sequence[Any]]:
+def _default_reader(
+    resources: Sequence[dict[str, Any]],
+) -> tuple[Timeline | None, Sequence[Any]]:
     from ruxtrack.sources.fhir import timeline_from_fhir
 
-    result: tuple[Timeline, Sequence[Any]] = timeline_from_fhir(list(resources))
-    return result
+    result = timeline_from_fhir(list(resources))
+    return (result.timelines[0] if result.ok else None), result.problems
 
 
 @dataclass
@@ -124,13 +126,20 @@ def _active_condition(resource: dict[str, Any]) -> bool:
 
 
 def choose_regimen(resources: Sequence[dict[str, Any]]) -> str | None:
-    """The regimen an active Condition selects (knowledge/cds.yaml ``indications``), or None."""
+    """The regimen an active Condition selects (knowledge/cds.yaml ``indications``; the
+    condition codes are the FHIR mapping's), or None."""
+    from ruxtrack.sources.fhir import load_fhir_mapping
+
+    m = load_fhir_mapping()
     conditions = [
         r for r in resources if r.get("resourceType") == "Condition" and _active_condition(r)
     ]
     codes = {pair for r in conditions for pair in _codings(r, "code")}
+    present = {
+        c.name for c in m.conditions if any((m.system(k.system), k.code) in codes for k in c.codes)
+    }
     for ind in load_cds_knowledge().indications:
-        if any((c.system, c.code) in codes for c in ind.codes):
+        if present & set(ind.conditions):
             return ind.regimen
     return None
 
@@ -232,11 +241,12 @@ class CdsEngine:
         regimen = self.settings.regimen or choose_regimen(resources)
         reader = self.settings.timeline_reader or _default_reader
         try:
-            timeline, _problems = reader(resources)
+            timeline, problems = reader(resources)
         except RuxtrackError as exc:
-            raise CdsRequestError(
-                f"cannot be read as a patient timeline: {exc}", field="prefetch"
-            ) from None
+            timeline, problems = None, [exc]
+        if timeline is None:
+            notes = tuple(str(p) for p in problems)
+            return [unreadable_card(Finding(FindingCode.data_unreadable, "warning", notes=notes))]
         on_rux = bool(orders) or any(d.drug == "ruxolitinib" for d in timeline.drugs)
         if not on_rux:
             return []
