@@ -44,6 +44,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "ruxtrack.cli._criteria",
     "ruxtrack.cli._cohort",
     "ruxtrack.cli._evidence",
+    "ruxtrack.cli._serve",
 )
 
 for _name in _COMMAND_MODULES:
