@@ -109,29 +109,11 @@ def bundle_resources() -> list[dict[str, Any]]:
 
 
 def prefetch_for(resources: list[dict[str, Any]]) -> dict[str, Any]:
-    """Full prefetch for the services' templates, built from a list of resources."""
-    from ruxtrack.cds import load_cds_knowledge, prefetch_keys, prefetch_templates
-    from ruxtrack.units import load_catalogue
+    """Full prefetch for the order-check templates, as a client would build it."""
+    from ruxtrack.cds import load_cds_knowledge, prefetch_from_resources, prefetch_keys
 
-    cat = load_catalogue()
     svc = load_cds_knowledge().services[0]
-    out: dict[str, Any] = {}
-    for key in prefetch_keys(svc):
-        if key == "patient":
-            out[key] = next(r for r in resources if r["resourceType"] == "Patient")
-            continue
-        rtype = prefetch_templates()[key].split("?")[0]
-        chosen = [r for r in resources if r["resourceType"] == rtype]
-        if key.startswith("observations-"):
-            category = key.removeprefix("observations-")
-            codes = [(r, r["code"]["coding"][0]["code"]) for r in chosen]
-            chosen = [r for r, c in codes if c in cat and cat.get(c).category == category]
-        out[key] = {
-            "resourceType": "Bundle",
-            "type": "searchset",
-            "entry": [{"resource": r} for r in chosen],
-        }
-    return out
+    return prefetch_from_resources(resources, prefetch_keys(svc), {"patientId": PID})
 
 
 def rux_draft(dose: float = 10, per_day: int = 2, oid: str = "draft-rux") -> dict[str, Any]:

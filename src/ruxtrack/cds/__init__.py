@@ -37,7 +37,13 @@ from ruxtrack.cds._models import (
     parse_feedback,
     parse_request,
 )
-from ruxtrack.cds._prefetch import FhirFetcher, Gathered, fhirpy_fetcher, gather
+from ruxtrack.cds._prefetch import (
+    FhirFetcher,
+    Gathered,
+    fhirpy_fetcher,
+    gather,
+    prefetch_from_resources,
+)
 from ruxtrack.cds._service import (
     CdsEngine,
     CdsNotFoundError,
@@ -89,6 +95,7 @@ __all__ = [
     "parse_context",
     "parse_feedback",
     "parse_request",
+    "prefetch_from_resources",
     "prefetch_keys",
     "prefetch_templates",
     "recommended_dosage",

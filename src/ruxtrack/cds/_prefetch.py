@@ -18,7 +18,7 @@ from ruxtrack.cds._discovery import fill_template, prefetch_templates
 from ruxtrack.cds._errors import CdsPreconditionError, CdsRequestError
 from ruxtrack.cds._models import CdsRequest
 
-__all__ = ["FhirFetcher", "Gathered", "fhirpy_fetcher", "gather"]
+__all__ = ["FhirFetcher", "Gathered", "fhirpy_fetcher", "gather", "prefetch_from_resources"]
 
 _MAX_PAGES = 20
 
@@ -180,3 +180,53 @@ async def gather(
 
 
 AsyncFetch = Callable[[str], Awaitable[dict[str, Any] | None]]
+
+
+def _matches(resource: dict[str, Any], params: dict[str, str]) -> bool:
+    for name, value in params.items():
+        if name == "patient":
+            ref = resource.get("subject") or resource.get("patient") or {}
+            if not isinstance(ref, dict) or ref.get("reference") != f"Patient/{value}":
+                return False
+        elif name == "code":
+            wanted = {tuple(v.split("|", 1)) if "|" in v else ("", v) for v in value.split(",")}
+            concept = resource.get("code") or {}
+            codings = concept.get("coding") or [] if isinstance(concept, dict) else []
+            have = {(str(c.get("system")), str(c.get("code"))) for c in codings}
+            if not any(w in have or ("", w[1]) in {("", h[1]) for h in have} for w in wanted):
+                return False
+    return True
+
+
+def prefetch_from_resources(
+    resources: Sequence[dict[str, Any]], keys: Sequence[str], context: dict[str, Any]
+) -> dict[str, dict[str, Any] | None]:
+    """Satisfy the prefetch templates from a local set of resources, as a client would.
+
+    Used where ruxtrack is its own client (the card preview page, the benchmark). Only the
+    template forms the services use are understood: ``Type/{{id}}`` and ``Type?patient=..&
+    code=system|code,..`` (``_sort`` and ``_count`` ignored).
+    """
+    templates = prefetch_templates()
+    out: dict[str, dict[str, Any] | None] = {}
+    for key in keys:
+        url = fill_template(templates[key], context)
+        if url is None:
+            continue
+        path, _, query = url.partition("?")
+        if "/" in path:
+            rtype, rid = path.split("/", 1)
+            out[key] = next(
+                (r for r in resources if r.get("resourceType") == rtype and r.get("id") == rid),
+                None,
+            )
+            continue
+        params = {k: v for k, v in parse_qsl(query) if not k.startswith("_")}
+        hits = [r for r in resources if r.get("resourceType") == path and _matches(r, params)]
+        out[key] = {
+            "resourceType": "Bundle",
+            "type": "searchset",
+            "total": len(hits),
+            "entry": [{"resource": r} for r in hits],
+        }
+    return out

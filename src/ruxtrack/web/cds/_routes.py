@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +17,7 @@ from ruxtrack.cds import (
     CdsEngine,
     CdsError,
     CdsSettings,
+    FeedbackRecord,
     JwtVerifier,
     TrustedIssuer,
     VerifiedClient,
@@ -60,16 +61,17 @@ class _Cors:
     origin is allowed. No credentials are allowed: the JWT travels in ``Authorization``.
     """
 
-    def __init__(self, app: ASGIApp, origins: Sequence[str]) -> None:
+    def __init__(self, app: ASGIApp, origins: Callable[[], Sequence[str]]) -> None:
         self.app = app
-        self.origins = tuple(origins)
+        self.origins = origins
 
     def _allowed(self, origin: str | None) -> str | None:
         if origin is None:
             return None
-        if "*" in self.origins:
+        allowed = tuple(self.origins())
+        if "*" in allowed:
             return "*"
-        return origin if origin in self.origins else None
+        return origin if origin in allowed else None
 
     async def __call__(self, scope: Any, receive: Receive, send: Any) -> None:
         if scope["type"] != "http" or not scope["path"].startswith("/cds-services"):
@@ -128,24 +130,43 @@ def _unauthorized() -> Response[Any]:
     return Response(content=b"", status_code=401, headers={"WWW-Authenticate": "Bearer"})
 
 
-def cds_router(settings: CdsWebSettings | None = None) -> Router:
-    """A Router with ``/cds-services`` (discovery), ``/cds-services/{id}`` and ``.../feedback``."""
-    settings = settings or CdsWebSettings()
-    engine = CdsEngine(settings.engine)
-    verifier = _verifier(settings)
+class CdsState:
+    """What the routes use: the settings, the engine, the JWT verifier, the body limit."""
+
+    def __init__(self, settings: CdsWebSettings) -> None:
+        self.settings = settings
+        self.engine = CdsEngine(settings.engine)
+        self.verifier = _verifier(settings)
+        self.max_body = load_cds_knowledge().limits.max_body_bytes
+        if settings.allow_unsigned:
+            log.warning(UNSIGNED_WARNING)
+
+
+def cds_router(
+    settings: CdsWebSettings | None = None, *, state: Callable[[], CdsState] | None = None
+) -> Router:
+    """A Router with ``/cds-services`` (discovery), ``/cds-services/{id}`` and ``.../feedback``.
+
+    ``state`` gives the current :class:`CdsState` at each request (the mounted app configures
+    it when ``ruxtrack serve`` starts); without it the router is built on ``settings``.
+    """
+    fixed = CdsState(settings or CdsWebSettings()) if state is None else None
+
+    def current() -> CdsState:
+        return fixed if fixed is not None else state()  # type: ignore[misc]
+
     max_body = load_cds_knowledge().limits.max_body_bytes
-    if settings.allow_unsigned:
-        log.warning(UNSIGNED_WARNING)
 
     def audience(request: Request[Any, Any, Any], path: str) -> str:
-        base = settings.public_url or str(request.base_url)
+        base = current().settings.public_url or str(request.base_url)
         return base.rstrip("/") + path
 
     def authenticate(request: Request[Any, Any, Any], paths: Sequence[str]) -> VerifiedClient:
-        if settings.allow_unsigned:
+        st = current()
+        if st.settings.allow_unsigned:
             return VerifiedClient(iss="unsigned-demo", jti="-", tenant=None, sub=None)
         auds = [audience(request, p) for p in paths]
-        return verifier.verify(request.headers.get("authorization"), auds)
+        return st.verifier.verify(request.headers.get("authorization"), auds)
 
     async def read_json(request: Request[Any, Any, Any]) -> Any:
         length = request.headers.get("content-length")
@@ -168,7 +189,7 @@ def cds_router(settings: CdsWebSettings | None = None) -> Router:
             authenticate(request, ["/cds-services"])
         except CdsAuthError:
             return _unauthorized()
-        return Response(content=engine.discovery(), media_type="application/json")
+        return Response(content=current().engine.discovery(), media_type="application/json")
 
     @post(
         "/cds-services/{service_id:str}", opt=_OPT, status_code=200, request_max_body_size=max_body
@@ -177,12 +198,12 @@ def cds_router(settings: CdsWebSettings | None = None) -> Router:
         try:
             authenticate(request, [f"/cds-services/{service_id}"])
             body = await read_json(request)
-            result = await engine.call(service_id, body)
+            result = await current().engine.call(service_id, body)
         except _BodyProblem as exc:
             return exc.response()
         except CdsError as exc:
             return _error(exc)
-        if settings.allow_unsigned:
+        if current().settings.allow_unsigned:
             return Response(
                 content=result,
                 media_type="application/json",
@@ -203,7 +224,8 @@ def cds_router(settings: CdsWebSettings | None = None) -> Router:
                 [f"/cds-services/{service_id}/feedback", f"/cds-services/{service_id}"],
             )
             body = await read_json(request)
-            records = engine.feedback(service_id, body, client=client.iss)
+            records = current().engine.feedback(service_id, body, client=client.iss)
+            _to_audit_trail(request, records)
         except _BodyProblem as exc:
             return exc.response()
         except CdsError as exc:
@@ -227,7 +249,7 @@ def cds_router(settings: CdsWebSettings | None = None) -> Router:
     return Router(
         path="/",
         route_handlers=[discovery, call, feedback, options],
-        middleware=[lambda app: _Cors(app, settings.cors_origins)],
+        middleware=[lambda app: _Cors(app, lambda: current().settings.cors_origins)],
     )
 
 
@@ -257,6 +279,24 @@ class _BadJson(_BodyProblem):
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.reason = f"the request body is not valid JSON: {detail}"
+
+
+def _to_audit_trail(request: Request[Any, Any, Any], records: Sequence[FeedbackRecord]) -> None:
+    """Feedback into the store's hash-chained audit log when the router runs in the web app."""
+    store = getattr(request.app.state, "store", None)
+    if store is None:
+        return
+    from ruxtrack.web._accounts import audit
+
+    for r in records:
+        detail = {
+            "service": r.service_id, "card": r.card, "outcome": r.outcome,
+            "accepted_suggestions": list(r.accepted), "override_code": r.override_code,
+            "override_system": r.override_system, "user_comment": r.user_comment,
+            "outcome_timestamp": r.outcome_timestamp, "hook_instance": r.hook_instance,
+        }  # fmt: skip
+        client = request.client.host if request.client else None
+        audit(store, f"cds-client:{r.client}", "cds.feedback", r.patient_id, detail, client)
 
 
 def create_cds_app(settings: CdsWebSettings | None = None) -> Litestar:
