@@ -82,7 +82,7 @@ def _per_day_text(per_day: float) -> str:
 def _order_text(dose_mg: float | None, per_day: float | None) -> str:
     if dose_mg is None or per_day is None:
         return "dose or frequency not stated"
-    return f"{human(dose_mg)} mg {_per_day_text(per_day)} ({human(dose_mg * per_day)} mg/day)"
+    return f"{human(dose_mg)} mg {_per_day_text(per_day)}, {human(dose_mg * per_day)} mg/day"
 
 
 def recommended_dosage(decision: Decision) -> tuple[float, float, str] | None:

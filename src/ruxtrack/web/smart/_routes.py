@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -76,23 +76,29 @@ async def _smart_configuration(iss: str, timeout_s: float) -> dict[str, Any]:
     return conf
 
 
-def smart_router(settings: SmartSettings | None = None) -> Router:
-    """The launch, standalone and callback routes."""
-    settings = settings or SmartSettings()
-    allowed = {i.rstrip("/") for i in settings.issuers}
+def smart_router(settings: SmartSettings | Callable[[], SmartSettings] | None = None) -> Router:
+    """The launch, standalone and callback routes (``settings`` may be a provider, read at
+    each request: the mounted app configures it when ``ruxtrack serve`` starts)."""
+    fixed = settings if isinstance(settings, SmartSettings) else None
+    provider = settings if callable(settings) else None
+
+    def conf() -> SmartSettings:
+        return fixed or (provider() if provider is not None else SmartSettings())
 
     def redirect_uri(request: Request[Any, Any, Any]) -> str:
+        settings = conf()
         return settings.redirect_uri or str(request.base_url).rstrip("/") + "/smart/callback"
 
     async def begin(request: Request[Any, Any, Any], iss: str, launch: str | None) -> Any:
         from authlib.common.security import generate_token
         from authlib.integrations.httpx_client import AsyncOAuth2Client
 
+        settings = conf()
         iss = iss.rstrip("/")
-        if iss not in allowed:
+        if iss not in {i.rstrip("/") for i in settings.issuers}:
             return _problem("this FHIR server (iss) is not registered with ruxtrack")
         try:
-            conf = await _smart_configuration(iss, settings.timeout_s)
+            sc = await _smart_configuration(iss, settings.timeout_s)
         except SmartError as exc:
             return _problem(str(exc), 502)
         except Exception as exc:  # the EHR cannot be reached
@@ -107,7 +113,7 @@ def smart_router(settings: SmartSettings | None = None) -> Router:
         if launch is not None:
             extra["launch"] = launch
         url, state = client.create_authorization_url(
-            conf["authorization_endpoint"], code_verifier=verifier, **extra
+            sc["authorization_endpoint"], code_verifier=verifier, **extra
         )
         flows = dict(request.session.get(_FLOWS) or {})
         while len(flows) >= _MAX_FLOWS:
@@ -115,7 +121,7 @@ def smart_router(settings: SmartSettings | None = None) -> Router:
         flows[state] = {
             "iss": iss,
             "verifier": verifier,
-            "token": conf["token_endpoint"],
+            "token": sc["token_endpoint"],
             "redirect_uri": redirect_uri(request),
             "started": time.time(),
         }
@@ -136,9 +142,10 @@ def smart_router(settings: SmartSettings | None = None) -> Router:
         """Standalone launch: from outside the EHR; the server asks for the patient."""
         iss = request.query_params.get("iss")
         if iss is None:
+            allowed = conf().issuers
             if len(allowed) != 1:
                 return _problem("name the FHIR server: /smart/standalone?iss=...")
-            iss = next(iter(allowed))
+            iss = allowed[0]
         return await begin(request, iss, None)
 
     @get("/smart/callback", opt={"exclude_from_auth": True}, include_in_schema=False)
@@ -149,6 +156,7 @@ def smart_router(settings: SmartSettings | None = None) -> Router:
         error = request.query_params.get("error")
         from authlib.integrations.httpx_client import AsyncOAuth2Client
 
+        settings = conf()
         flows = dict(request.session.get(_FLOWS) or {})
         flow = flows.pop(state, None) if state else None
         request.session[_FLOWS] = flows
