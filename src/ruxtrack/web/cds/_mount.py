@@ -19,7 +19,7 @@ from ruxtrack.web._security import allow
 from ruxtrack.web.cds._routes import CdsState, CdsWebSettings, cds_router
 from ruxtrack.web.smart._routes import SmartSettings, smart_router
 
-__all__ = ["configure_cds", "preview_cards"]
+__all__ = ["configure_cds", "configure_from_file", "preview_cards"]
 
 _CURRENT: dict[str, Any] = {}
 
@@ -149,3 +149,68 @@ async def cds_preview_page(request: Request[Any, Any, Any], patient_id: FromPath
 
 
 register_routes(cds_router(state=_cds_state), smart_router(_smart_settings), cds_preview_page)
+
+
+def configure_from_file(
+    path: str | None, *, allow_unsigned: bool = False, public_url: str | None = None
+) -> None:
+    """Configure from ``ruxtrack serve`` options and a trust file (YAML).
+
+    The file lists the trusted CDS clients and the FHIR servers that may launch the app::
+
+        public_url: https://ruxtrack.example.org
+        cors_origins: ["https://ehr.example.org"]
+        issuers:
+          - iss: https://ehr.example.org
+            jku: [https://ehr.example.org/jwks]      # key set fetched from here only
+          - iss: https://other-ehr.example.org
+            jwks_file: other-ehr-jwks.json            # key set given out of band
+        smart:
+          client_id: ruxtrack
+          issuers: [https://ehr.example.org/fhir]
+
+    Raises :class:`ruxtrack.errors.KnowledgeFileError` naming the file and the field.
+    """
+    import json
+    from pathlib import Path
+
+    from ruxtrack.cds import TrustedIssuer
+    from ruxtrack.errors import KnowledgeFileError
+    from ruxtrack.knowledge import load_yaml
+
+    data: dict[str, Any] = {}
+    if path is not None:
+        loaded = load_yaml(Path(path))
+        if not isinstance(loaded, dict):
+            raise KnowledgeFileError(path, "the file must hold a mapping at its top level")
+        data = loaded
+    issuers = []
+    for i, item in enumerate(data.get("issuers") or []):
+        if not isinstance(item, dict) or not isinstance(item.get("iss"), str):
+            raise KnowledgeFileError(str(path), f"field `issuers.{i}.iss`: a URL is required")
+        item = dict(item)
+        if "jwks_file" in item:
+            jwks_path = Path(str(path)).parent / str(item.pop("jwks_file"))
+            try:
+                item["jwks"] = json.loads(jwks_path.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise KnowledgeFileError(str(jwks_path), f"key set not read: {exc}") from exc
+        if item.get("jwks") is None and not item.get("jku"):
+            raise KnowledgeFileError(
+                str(path), f"field `issuers.{i}`: give jku (allow-listed URLs) or jwks_file"
+            )
+        issuers.append(TrustedIssuer.from_dict(item))
+    smart = data.get("smart") or {}
+    configure_cds(
+        CdsWebSettings(
+            issuers=issuers,
+            public_url=public_url or data.get("public_url"),
+            cors_origins=tuple(data.get("cors_origins") or ("*",)),
+            allow_unsigned=allow_unsigned,
+        ),
+        SmartSettings(
+            client_id=str(smart.get("client_id", "ruxtrack")),
+            issuers=tuple(smart.get("issuers") or ()),
+            redirect_uri=smart.get("redirect_uri"),
+        ),
+    )
