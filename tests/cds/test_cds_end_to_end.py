@@ -157,3 +157,35 @@ def test_unreadable_chart_data_gives_a_warning_card_and_no_advice(client: Any, e
     assert card["summary"].startswith("Cannot check ruxolitinib")
     assert "Observation/plt-d3" in card["detail"]
     assert "suggestions" not in card
+
+
+def test_identical_chart_data_are_read_once_changed_data_again() -> None:
+    import asyncio
+
+    from conftest import DAY3, bundle_resources
+
+    from ruxtrack.cds import CdsEngine, CdsSettings
+    from ruxtrack.sources.fhir import timeline_from_fhir
+
+    calls: list[int] = []
+
+    def reader(resources: Any) -> Any:
+        calls.append(len(resources))
+        res = timeline_from_fhir(resources)
+        return (res.timelines[0] if res.ok else None), res.problems
+
+    engine = CdsEngine(CdsSettings(clock=lambda: DAY3, timeline_reader=reader))
+    body = order_select(rux_draft())
+    first = asyncio.run(engine.call("ruxolitinib-order-check", body))
+    again = asyncio.run(engine.call("ruxolitinib-order-check", order_select(rux_draft())))
+    assert len(calls) == 1
+    assert first["cards"][0]["summary"] == again["cards"][0]["summary"]
+    resources = bundle_resources()
+    for r in resources:
+        if r["id"] == "plt-d3":
+            r["valueQuantity"]["value"] = 180
+    changed = asyncio.run(
+        engine.call("ruxolitinib-order-check", order_select(rux_draft(), resources=resources))
+    )
+    assert len(calls) == 2
+    assert changed["cards"] == []

@@ -67,6 +67,8 @@ class Limits(BaseModel):
     max_token_lifetime_s: int = Field(gt=0)
     jwks_cache_s: int = Field(ge=0)
     fhir_timeout_s: float = Field(gt=0)
+    timeline_cache_s: float = Field(ge=0)
+    timeline_cache_entries: int = Field(ge=0)
     source: SourceRef
 
 

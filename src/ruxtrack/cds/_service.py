@@ -7,7 +7,11 @@ subclasses carrying the HTTP status to answer.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -171,6 +175,10 @@ class CdsEngine:
         self.settings = settings or CdsSettings()
         self._cards: OrderedDict[str, tuple[str, str, str, str]] = OrderedDict()
         self._max_cards = 10_000
+        self._timelines: OrderedDict[str, tuple[float, Timeline | None, tuple[Any, ...]]] = (
+            OrderedDict()
+        )
+        self._lock = threading.Lock()
 
     # -- discovery ---------------------------------------------------------------------------
 
@@ -239,9 +247,8 @@ class CdsEngine:
 
         resources = gathered.resources
         regimen = self.settings.regimen or choose_regimen(resources)
-        reader = self.settings.timeline_reader or _default_reader
         try:
-            timeline, problems = reader(resources)
+            timeline, problems = self._read(resources)
         except RuxtrackError as exc:
             timeline, problems = None, [exc]
         if timeline is None:
@@ -267,6 +274,28 @@ class CdsEngine:
             for n in medication_names(r)
         ]
         return [card_for(f, decision, links=links) for f in monitoring_findings(decision, active)]
+
+    def _read(self, resources: Sequence[dict[str, Any]]) -> tuple[Timeline | None, Sequence[Any]]:
+        """FHIR -> timeline, kept briefly for identical chart data (a pure function of them)."""
+        reader = self.settings.timeline_reader or _default_reader
+        lim = load_cds_knowledge().limits
+        if lim.timeline_cache_s <= 0 or lim.timeline_cache_entries <= 0:
+            return reader(resources)
+        key = hashlib.sha256(
+            json.dumps(resources, sort_keys=True, separators=(",", ":")).encode()
+        ).hexdigest()
+        now = time.monotonic()
+        with self._lock:
+            hit = self._timelines.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1], hit[2]
+        timeline, problems = reader(resources)
+        with self._lock:
+            self._timelines[key] = (now + lim.timeline_cache_s, timeline, tuple(problems))
+            self._timelines.move_to_end(key)
+            while len(self._timelines) > lim.timeline_cache_entries:
+                self._timelines.popitem(last=False)
+        return timeline, problems
 
     def _links(self, patient_id: str) -> tuple[Link, ...]:
         if not self.settings.app_url:
