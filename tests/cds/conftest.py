@@ -19,7 +19,6 @@ from ruxtrack.cds import CdsSettings, FeedbackRecord, TrustedIssuer, check_respo
 from ruxtrack.web.cds import CdsWebSettings, create_cds_app
 
 DATA = Path(__file__).parents[1] / "data" / "fhir"
-INTEROP = Path("/work/shared/reference/interop")
 BASE = "http://testserver.local"
 ISS = "https://ehr.example.org"
 # The decision day of the bundle: course day 3 of the seed 004 course (10:00 in Chile).

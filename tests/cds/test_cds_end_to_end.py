@@ -9,8 +9,6 @@ from conftest import Ehr, order_select, post_hook, rux_draft
 
 from ruxtrack.protocol import load_regimen
 
-pytestmark = pytest.mark.cds_req
-
 
 def _seed_sentence() -> str:
     rule = next(

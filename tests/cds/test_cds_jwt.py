@@ -15,10 +15,11 @@ from conftest import BASE, ISS, Ehr, make_app, order_select, post_hook, rux_draf
 from cryptography.hazmat.primitives.asymmetric import ec
 from litestar.testing import TestClient
 from loopback import EhrState, LoopbackEhr
+from spec_examples import example_jwt
 
 from ruxtrack.cds import CdsAuthError, JwtVerifier, TrustedIssuer
 
-EXAMPLE = json.loads(open("/work/shared/reference/interop/cds-hooks-example-jwt.json").read())
+EXAMPLE = example_jwt()
 EX_AUD = EXAMPLE["expected_claims"]["aud"]
 SERVICE = "ruxolitinib-order-check"
 PATH = f"/cds-services/{SERVICE}"

@@ -163,7 +163,7 @@ def test_card_preview_screenshot(store: Store, ehr: Ehr, tmp_path: Path) -> None
     port = server.servers[0].sockets[0].getsockname()[1]
     keep = os.environ.get("RUXTRACK_UPDATE_SCREENSHOTS") == "1"
     out = (
-        Path(__file__).parents[2] / "docs" / "img" if keep else tmp_path
+        Path(__file__).parents[2] / "docs" / "images" if keep else tmp_path
     ) / "cds-card-preview.png"
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
