@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from ruxtrack.criteria import Conclusion, evaluate
+from ruxtrack.criteria import Conclusion, evaluate, evaluate_timeline
+from ruxtrack.timeline import Timeline
 
 ALIVE = {"dead": False}
 MV = {**ALIVE, "support": "imv", "dialysis": False}
@@ -142,3 +143,22 @@ def test_ratios_divide_by_fio2_as_fraction() -> None:
     assert evaluate(
         "pao2_fio2", {"pao2": "80 mm[Hg]", "fio2": {"value": 0.4, "unit": "1"}}
     ).value == pytest.approx(200)
+
+
+# Dobutamine is an inotrope, not a vasopressor (issue 10, fact 9): it never lifts the WHO
+# clinical progression scale from 8 to 9; a vasopressor does.
+def _ventilated_with(drug: str) -> Timeline:
+    from criteria_builders import TimelineBuilder
+
+    b = TimelineBuilder(age_years=60)
+    b.on("imv", "2020-05-01T00:00", "2020-05-05T00:00", fio2=100)
+    b.lab("pao2", "2020-05-02T06:00", 80, "mm[Hg]")
+    b.drug(drug, 5, "mg", "QD", "2020-05-02T00:00", "2020-05-03T00:00", route="iv")
+    return b.build()
+
+
+@pytest.mark.parametrize(("drug", "read"), [("dobutamine", None), ("norepinephrine", True)])
+def test_dobutamine_is_not_a_vasopressor(drug: str, read: bool | None) -> None:
+    e = evaluate_timeline("who_cps", _ventilated_with(drug), at="2020-05-02T12:00")
+    (vaso,) = [c for c in e.components if c.name == "vasopressors"]
+    assert vaso.value is read  # dobutamine leaves "vasopressors" unknown, never met

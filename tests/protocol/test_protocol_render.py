@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from rich.console import Console
-
-from ruxtrack.cli._protocol import render_decision
+from ruxtrack.outputs import render_decision_text
 from ruxtrack.protocol import adhoc_inputs, decide_inputs, load_regimen
 
 
@@ -14,9 +12,7 @@ def _panel_text() -> str:
         reg, day=10, current_dose="10 mg BID", platelets=40, anc=1.2, bilirubin=1.0,
         bilirubin_uln=1.2, crcl=90, age=40,
     )  # fmt: skip
-    console = Console(width=400, record=True, color_system=None)
-    console.print(render_decision(decide_inputs(reg, x)))
-    return console.export_text()
+    return render_decision_text(decide_inputs(reg, x), width=400)
 
 
 def test_unverified_rule_keeps_its_bracketed_warning() -> None:
@@ -27,4 +23,4 @@ def test_unverified_rule_keeps_its_bracketed_warning() -> None:
 def test_unverified_status_is_named_once_per_source() -> None:
     lines = _panel_text().splitlines()
     i = next(k for k, line in enumerate(lines) if "thrombocytopenia_clinically_significant" in line)
-    assert " ".join(lines[i : i + 2]).count("(unverified)") == 1
+    assert " ".join(lines[i : i + 3]).count("UNVERIFIED)") == 1

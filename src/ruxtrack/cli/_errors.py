@@ -22,7 +22,10 @@ def cli_errors() -> Iterator[None]:
     try:
         yield
     except RuxtrackError as exc:
-        err_console.print(f"[bold red]error[/]: {type(exc).__name__}: {exc}", markup=True)
+        from rich.markup import escape
+
+        # user text is never markup: "[/x]" in a value or a name must print as typed
+        err_console.print(f"[bold red]error[/]: {type(exc).__name__}: {escape(str(exc))}")
         raise typer.Exit(code=1) from exc
 
 

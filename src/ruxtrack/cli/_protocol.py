@@ -10,7 +10,6 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console, Group
-from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
@@ -36,18 +35,6 @@ from ruxtrack.protocol import (
 __all__ = ["register"]
 
 console = Console(highlight=False)
-
-_COLOUR = {
-    "start": "green",
-    "continue": "green",
-    "resume": "green",
-    "reduce": "yellow",
-    "hold": "red",
-    "discontinue": "red",
-    "not_eligible": "red",
-    "no_recommendation": "magenta",
-    "complete": "blue",
-}
 
 DbOption = Annotated[
     str | None, typer.Option("--db", help="SQLAlchemy URL of the store.", show_default=False)
@@ -119,74 +106,51 @@ def _uln_umol(text: str | None) -> float | None:
     return r.value
 
 
+def _adhoc_date(text: str | None) -> date | None:
+    """``--date`` of an ad hoc decision: a calendar date written YYYY-MM-DD."""
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise EvaluationError(
+            f'--date "{text}": not a calendar date; write it as YYYY-MM-DD (e.g. 2020-05-03)'
+        ) from None
+
+
+_ADHOC_FLAG = {"plt": "--platelets", "anc": "--anc", "crcl": "--crcl", "bili_xuln": "--bilirubin"}
+
+
+def _check_adhoc_numbers(*, day: int | None, age: float | None) -> None:
+    if age is not None and not 0 <= age <= 130:
+        raise EvaluationError(f"--age {age:g}: an age in years from 0 to 130 is needed")
+    if day is not None and abs(day) > 10_000:
+        raise EvaluationError(f"--day {day}: a course day within 10000 days of day 1 is needed")
+
+
+def _refuse_unusable(x: Any, given: dict[str, str | None]) -> None:
+    """A value the user typed that cannot be used is refused, not turned into a non-decision."""
+    for code, flag in _ADHOC_FLAG.items():
+        r = x.labs.get(code)
+        typed = given.get(code) if code in given else None
+        if r is None or r.status not in ("unconvertible",):
+            continue
+        if code != "bili_xuln" and typed is None:
+            continue
+        shown = typed if typed is not None else (r.received or "")
+        raise EvaluationError(f"{flag} {shown}: {r.detail or 'not usable'}")
+
+
 # -- rendering -----------------------------------------------------------------------------------
 
 
-def render_decision(d: Decision) -> Panel:
-    """A bedside panel: dose, why, sources, alerts, monitoring."""
-    colour = _COLOUR[d.action]
-    head = Text()
-    head.append(d.action.replace("_", " ").upper(), style=f"bold {colour}")
-    if d.administrations:
-        doses = " + ".join(
-            f"{a.dose_mg:g} mg {a.slot.replace('_', ' ')}" for a in d.administrations
-        )
-        head.append(f"   {doses}   (total {d.daily_total_mg:g} mg/day)", style="bold")
-    else:
-        head.append("   no ruxolitinib today", style="bold")
-    parts: list[Any] = [head]
-    sub = []
-    if d.day is not None:
-        sub.append(f"course day {d.day}" if d.day > 0 else f"{-d.day} days before day 1")
-    if d.scheduled_daily_mg is not None:
-        sub.append(f"regimen base {d.scheduled_daily_mg:g} mg/day")
-    if d.current_daily_mg is not None:
-        sub.append(f"current {d.current_daily_mg:g} mg/day")
-    if sub:
-        parts.append(Text(" · ".join(sub), style="dim"))
-    for adm in d.administrations:
-        if adm.note:
-            parts.append(Text(f"note: {adm.note}", style="dim"))
-    crit = [a for a in d.alerts if a.severity != "info"]
-    if crit:
-        parts.append(Text("\nAlerts", style="bold"))
-        for a in crit:
-            parts.append(
-                Text(f"  ! {a.text}", style="red" if a.severity == "critical" else "yellow")
-            )
-    if d.actions:
-        parts.append(Text("\nFor the team", style="bold"))
-        for t in d.actions:
-            parts.append(Text(f"  {'-' if t.kind == 'action' else '?'} {t.text}  [{t.source}]"))
-    parts.append(Text("\nWhy", style="bold"))
-    why = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
-    why.add_column("rule")
-    why.add_column("what it says / inputs used", ratio=3)
-    why.add_column("source", ratio=1)
-    for r in d.rationale:
-        used = "; ".join(i.text() for i in r.inputs)
-        status = r.status.value
-        shown = "" if status == "confirmed" or f"({status})" in r.source else f"\n({status})"
-        # Text, not markup: rationales hold brackets ("[UNVERIFIED: ...]", "[arb'U]/mL").
-        why.add_row(
-            Text(r.rule),
-            Text(r.text + (f"\n  inputs: {used}" if used else "")),
-            Text(f"{r.source}{shown}"),
-        )
-    parts.append(why)
-    if d.monitoring:
-        parts.append(Text("\nMonitoring", style="bold"))
-        for m in d.monitoring:
-            parts.append(Text(f"  {m.what}: {m.due}  [{m.source}]"))
-    info = [a for a in d.alerts if a.severity == "info"]
-    for a in info:
-        parts.append(Text(f"\n{a.text}", style="dim"))
-    title = f"{d.regimen_id} v{d.regimen_version}"
-    if d.patient_id:
-        title += f" · patient {d.patient_id}"
-    if d.time:
-        title += f" · {d.time}"
-    return Panel(Group(*parts), title=title, border_style=colour)
+def render_decision(d: Decision, width: int | None = None) -> Text:
+    """The bedside text of ``ruxtrack.outputs.render_decision_text`` as a rich renderable (no
+    markup: rationales hold brackets such as "[UNVERIFIED: ...]" and "[arb'U]/mL")."""
+    from ruxtrack.outputs import render_decision_text
+
+    text = render_decision_text(d, width=width or console.width)
+    return Text(text.rstrip("\n"))
 
 
 def _regimen_table() -> Table:
@@ -496,7 +460,8 @@ def register(app: typer.Typer) -> None:
                     tl = store.timeline(patient)
                 decision = decide(tl, reg, _day_on(tl, on), bilirubin_uln_umol_l=uln)
             else:
-                when_adhoc = date.fromisoformat(on) if on else None
+                when_adhoc = _adhoc_date(on)
+                _check_adhoc_numbers(day=day, age=age)
                 x = adhoc_inputs(
                     reg,
                     day=day,
@@ -518,9 +483,12 @@ def register(app: typer.Typer) -> None:
                     other_interventional_trial=other_trial,
                     on_date=when_adhoc,
                 )
+                _refuse_unusable(x, {"plt": platelets, "anc": anc, "crcl": crcl})
                 decision = decide_inputs(reg, x)
         if as_json:
-            typer.echo(json.dumps(decision.to_dict(), indent=2))
+            from ruxtrack.outputs import render_decision_json
+
+            typer.echo(json.dumps(render_decision_json(decision), indent=2))
         else:
             console.print(render_decision(decision))
 

@@ -37,6 +37,7 @@ class CpsFile(CriterionFile):
     levels: dict[int, str]
     support_levels: dict[str, int]
     vasopressor_drugs: tuple[str, ...]
+    inotrope_drugs: tuple[str, ...] = ()
     vasopressor_source: SourceRef
 
 
@@ -545,7 +546,8 @@ def gather_severity(tl: Timeline, at: datetime, ctx: Any) -> Inputs:
                 instant=tl.at(ep.start),
                 basis="support episode",
             )
-    if any(d.drug in cps.vasopressor_drugs for d in tl.drugs_on(at)):
+    life_sustaining = (*cps.vasopressor_drugs, *cps.inotrope_drugs)
+    if any(d.drug in life_sustaining for d in tl.drugs_on(at)):
         data["life_sustaining_therapy"] = Datum(
             "life_sustaining_therapy", True, basis="drug exposure"
         )

@@ -39,6 +39,8 @@ __all__ = [
     "IntervalOut",
     "MonitoringDue",
     "RationaleEntry",
+    "Severity",
+    "SourceOut",
     "TeamAction",
     "decide",
     "decide_inputs",
@@ -129,6 +131,7 @@ class RationaleEntry(BaseModel):
     source: str
     status: VerificationStatus
     citation: str | None = None
+    fired: bool = False  # a rule of the regimen that fired (else an engine step or a statement)
 
 
 class DoseOut(BaseModel):
@@ -173,6 +176,19 @@ class AlertItem(BaseModel):
     rule: str | None = None
 
 
+class SourceOut(BaseModel):
+    """A source key used by the decision, expanded: ``S2`` -> its citation and link."""
+
+    model_config = _FROZEN
+
+    key: str
+    citation: str
+    url: str | None = None
+
+
+Severity = Literal["critical", "warning", "info"]
+
+
 class Decision(BaseModel):
     """What to give today and why (the JSON form is documented in docs/protocol.md)."""
 
@@ -194,6 +210,10 @@ class Decision(BaseModel):
     rationale: tuple[RationaleEntry, ...]
     time: str | None = None
     time_basis: Literal["absolute", "relative"] = "absolute"
+    regimen_title: str = ""
+    severity: Severity = "info"
+    checked_rules: tuple[str, ...] = ()
+    sources: tuple[SourceOut, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The documented JSON object (plain types only)."""
@@ -419,6 +439,41 @@ def _alt_reading(rule: Rule, x: DecisionInputs, res: ArrayDecisions) -> str:
     )
 
 
+_SEVERE_ACTIONS = frozenset({"hold", "discontinue", "not_eligible", "no_recommendation"})
+
+
+def _severity(action: str, alerts: Sequence[AlertItem]) -> Severity:
+    """critical: no dose can or should be given as scheduled; warning: a change or a caution."""
+    if action in _SEVERE_ACTIONS or any(a.severity == "critical" for a in alerts):
+        return "critical"
+    if action == "reduce" or any(a.severity == "warning" for a in alerts):
+        return "warning"
+    return "info"
+
+
+def _label_key(label: str) -> str:
+    return label.split(",", 1)[0].split(" (", 1)[0].strip()
+
+
+def _sources_used(
+    reg: Regimen,
+    rationale: Sequence[RationaleEntry],
+    actions: Sequence[TeamAction],
+    monitoring: Sequence[MonitoringDue],
+) -> tuple[SourceOut, ...]:
+    """Every source key the decision shows, the regimen's own source first."""
+    keys = [reg.source.key]
+    labels = [r.source for r in rationale] + [a.source for a in actions]
+    labels += [m.source for m in monitoring]
+    keys += [_label_key(x) for x in labels]
+    out: list[SourceOut] = []
+    for k in dict.fromkeys(keys):
+        c = reg.sources.get(k)
+        if c is not None:
+            out.append(SourceOut(key=k, citation=" ".join(c.citation.split()), url=c.url))
+    return tuple(out)
+
+
 # -- the decision --------------------------------------------------------------------------------
 
 
@@ -524,7 +579,7 @@ def explain(reg: Regimen, x: DecisionInputs, res: ArrayDecisions) -> Decision:
                     text=(
                         f"Schedule day unknown: the anchor event ({reg.schedule.anchor}) is not "
                         "on the "
-                        "timeline and no ruxolitinib is recorded; give --day."
+                        "timeline and no ruxolitinib is recorded: the course day is needed."
                     ),
                 )
             )
@@ -640,7 +695,10 @@ def explain(reg: Regimen, x: DecisionInputs, res: ArrayDecisions) -> Decision:
         alerts.append(
             AlertItem(
                 severity="warning",
-                text=("The current dose is unknown: give --current-dose, or use the store form."),
+                text=(
+                    "The current dose is unknown and the regimen's dose depends on it: the "
+                    "current dose, or the patient's recorded history, is needed."
+                ),
             )
         )
         rationale.append(_entry(reg, "current_dose", "Current dose unknown.", "info", reg.source))
@@ -688,8 +746,8 @@ def explain(reg: Regimen, x: DecisionInputs, res: ArrayDecisions) -> Decision:
                     )
                 )
 
-    # required labs
-    for req in reg.required_labs:
+    # required labs (none after the course: no further dose is decided)
+    for req in () if flags["complete"] else reg.required_labs:
         r = x.labs.get(req.column)
         if r is None:
             continue
@@ -786,7 +844,11 @@ def explain(reg: Regimen, x: DecisionInputs, res: ArrayDecisions) -> Decision:
                     f" Resume when {rule.recovery.when.describe()} "
                     f"({rule.recovery.resume.replace('_', ' ')})."
                 )
-            rationale.append(_entry(reg, rule.id, text, rule.effect, rule.source, used))
+            rationale.append(
+                _entry(reg, rule.id, text, rule.effect, rule.source, used).model_copy(
+                    update={"fired": True}
+                )
+            )
             if rule.effect in ("reduce_levels", "reduce_to_percent", "cap", "alternate_day"):
                 modifications += 1
             for t in rule.team_actions:
@@ -815,7 +877,11 @@ def explain(reg: Regimen, x: DecisionInputs, res: ArrayDecisions) -> Decision:
                         source=rule.source.label(),
                     )
                 )
-        elif res.unknown[0, j] and rule.effect not in ("option", "monitor", "info"):
+        elif (
+            res.unknown[0, j]
+            and rule.effect not in ("option", "monitor", "info")
+            and not flags["complete"]
+        ):
             straddle = [u for u in used if u.interval is not None and u.status == "ok"]
             missing = [
                 u.name for u in used if (u.value is None and u.interval is None) or u.status != "ok"
@@ -1072,7 +1138,14 @@ def explain(reg: Regimen, x: DecisionInputs, res: ArrayDecisions) -> Decision:
         )
     if not rationale:
         rationale.append(_entry(reg, "regimen", reg.title, "info", reg.source))
+    checked = tuple(
+        rule.id for j, rule in enumerate(reg.rules) if not res.met[0, j] and not res.unknown[0, j]
+    )
     return Decision(
+        regimen_title=reg.title,
+        severity=_severity(action, alerts),
+        checked_rules=checked,
+        sources=_sources_used(reg, rationale, actions, monitoring),
         regimen_id=reg.id,
         regimen_version=reg.version,
         patient_id=x.patient_id,

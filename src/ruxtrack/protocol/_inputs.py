@@ -496,6 +496,11 @@ def adhoc_inputs(
     EvaluationError
         When a value is not a number, the current dose or a drug dose cannot be read.
     """
+    if day == 0:
+        raise EvaluationError(
+            "course day 0 does not exist: day 1 is the day of the first dose and the day "
+            "before it is day -1"
+        )
     when = datetime.combine(on_date, time(0)) if on_date else None
     labs = {
         "plt": _lab_adhoc("plt", platelets, "10*9/L", when),
@@ -510,7 +515,7 @@ def adhoc_inputs(
                 "bili_xuln",
                 "incomplete",
                 received=bili.received,
-                detail="total bilirubin given without its upper limit of normal (--bilirubin-uln)",
+                detail="total bilirubin given without its upper limit of normal",
             )
         else:
             uln = _lab_adhoc("bili_xuln", bilirubin_uln, "mg/dL", when)
@@ -537,7 +542,7 @@ def adhoc_inputs(
     notes = [
         "Ad hoc decision: no history is known, so the current dose is taken as not yet "
         "modified for today's findings; holds, earlier reductions and tapers come from the "
-        "patient's timeline (use --patient with the store)."
+        "patient's recorded history (the store form of the decision)."
     ]
     table = load_interactions()
     drug_facts = tuple(parse_drug(d, table) for d in drugs)
@@ -549,7 +554,8 @@ def adhoc_inputs(
     if current_dose is not None:
         daily = parse_current_dose(current_dose)
         state = DoseState("on", daily, _level_of(regimen, daily), taper_in_progress=False)
-    elif day is None or (regimen.schedule is not None and day <= regimen.schedule.first_day):
+    elif day is None or day <= (regimen.schedule.first_day if regimen.schedule is not None else 1):
+        # day 1 is the first dose: nothing has been given, so the starting dose applies
         state = DoseState("naive", taper_in_progress=False)
     else:
         state = DoseState("unknown", taper_in_progress=False)
