@@ -155,22 +155,10 @@ def _summary(text: str) -> str:
     return text if len(text) <= SUMMARY_MAX else text[: SUMMARY_MAX - 1].rstrip() + "…"
 
 
-def _why(decision: Decision) -> list[str]:
-    lines = []
-    for r in decision.rationale:
-        if r.effect in ("info",) and not r.inputs:
-            continue
-        if r.rule in ("schedule", "required_labs"):
-            lines.append(f"- {r.text} [{r.source}; {r.status}]")
-            continue
-        used = "; ".join(
-            _input_text(i) + ("" if i.status == "ok" else f" ({i.status})") for i in r.inputs
-        )
-        lines.append(f"- {r.text}" + (f" — {used}" if used else "") + f" [{r.source}; {r.status}]")
-    return lines
-
-
 def _detail(decision: Decision, finding: Finding, order: DraftOrder | None) -> str:
+    """The finding's own lines, then the decision's face (the renderer the CLI and web share)."""
+    from ruxtrack.outputs import render_decision_card
+
     parts: list[str] = []
     if order is not None:
         parts.append(f"**Draft order:** {_order_text(order.dose_mg, order.per_day)}")
@@ -193,14 +181,8 @@ def _detail(decision: Decision, finding: Finding, order: DraftOrder | None) -> s
             "**Interacting drugs:**\n"
             + "\n".join(f"- {d} ({c.replace('_', ' ')})" for d, c in finding.drugs)
         )
-    why = _why(decision)
-    if why:
-        parts.append("**Why:**\n" + "\n".join(why))
-    if decision.actions:
-        parts.append("**For the team:**\n" + "\n".join(f"- {a.text}" for a in decision.actions))
-    alerts = [a for a in decision.alerts if a.rule is not None]
-    if alerts:
-        parts.append("**Alerts:**\n" + "\n".join(f"- {a.severity}: {a.text}" for a in alerts))
+    parts.append("---")
+    parts.append(render_decision_card(decision)["detail"])
     parts.append("_Decision support only: the prescriber decides._")
     return "\n\n".join(parts)
 
@@ -309,6 +291,9 @@ def _suggestions(
     return ()
 
 
+_DECISION_FACE = {FindingCode.dose_change_due, FindingCode.discontinue_due, FindingCode.hold_due}
+
+
 def card_for(
     finding: Finding,
     decision: Decision,
@@ -316,9 +301,27 @@ def card_for(
     *,
     links: Sequence[Link] = (),
 ) -> Card:
-    """The card for one finding on today's decision (and the draft order it concerns)."""
+    """The card for one finding on today's decision (and the draft order it concerns).
+
+    Without a draft (patient-view), a dose change, hold or discontinuation due is the
+    decision's own card face (``ruxtrack.outputs.render_decision_card``), with the rule's
+    source sentence, override reasons and links added.
+    """
     suggestions = _suggestions(finding, decision, order)
     entry = _firing(decision) if finding.code is not FindingCode.interacting_drug else None
+    if order is None and finding.code in _DECISION_FACE:
+        from ruxtrack.outputs import render_decision_card
+
+        face = render_decision_card(decision)
+        return Card(
+            uuid=str(uuid.uuid4()),
+            summary=_summary(face["summary"]),
+            detail=face["detail"] + "\n\n_Decision support only: the prescriber decides._",
+            indicator=face["indicator"],
+            source=_source(decision, entry),
+            overrideReasons=_overrides(),
+            links=tuple(links) or None,
+        )
     return Card(
         uuid=str(uuid.uuid4()),
         summary=_summary(_summary_for(finding, decision)),

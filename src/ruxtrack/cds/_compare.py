@@ -162,6 +162,17 @@ def compare_order(
     return out
 
 
+def _due_now(decision: Decision) -> tuple[tuple[str, str], ...]:
+    """Monitoring items whose due day has come (ISO dates on or before the decision day)."""
+    if decision.date is None:
+        return ()
+    out = []
+    for m in decision.monitoring:
+        if m.due == "now" or (len(m.due) == 10 and m.due[4] == "-" and m.due <= decision.date):
+            out.append((m.what, f"due {m.due}"))
+    return tuple(out)
+
+
 def monitoring_findings(decision: Decision, active_drug_names: Sequence[str]) -> list[Finding]:
     """Findings for the chart of a patient on ruxolitinib (patient-view)."""
     out: list[Finding] = []
@@ -183,6 +194,10 @@ def monitoring_findings(decision: Decision, active_drug_names: Sequence[str]) ->
                 decision.daily_total_mg,
             )
         )
+    if not any(f.code is FindingCode.labs_due for f in out):
+        due = _due_now(decision)
+        if due:
+            out.append(Finding(FindingCode.labs_due, "warning", needed=due))
     drugs = interacting_drugs(active_drug_names)
     if drugs:
         out.append(Finding(FindingCode.interacting_drug, "warning", drugs=drugs, notes=("active",)))
