@@ -46,7 +46,7 @@ def _answer(body: Any) -> tuple[int, Any]:
         return exc.status, None
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(path=st.sampled_from(PATHS), value=json_values)
 def test_any_element_replaced_by_any_json_is_refused_cleanly(
     path: tuple[Any, ...], value: Any

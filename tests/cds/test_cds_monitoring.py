@@ -62,3 +62,32 @@ def test_patient_not_on_ruxolitinib_gets_no_card(ehr: Ehr) -> None:
     ]
     resp = _call(ehr, datetime(2021, 3, 3, 13, tzinfo=UTC), resources)
     assert resp.json() == {"cards": []}
+
+
+def test_an_established_criterion_gives_an_info_card(ehr: Ehr, monkeypatch: Any) -> None:
+    """HLH-2004 established on the chart (the evaluation stubbed: the fixture has no HLH data)."""
+    import ruxtrack.criteria as criteria
+    from ruxtrack.criteria import Component, Evaluation
+
+    real = criteria.evaluate_timeline
+
+    def fake(cid: str, timeline: Any, **kw: Any) -> Any:
+        ev = real(cid, timeline, **kw)
+        if cid != "hlh2004":
+            return ev
+        met = Component(name="ferritin", label="Ferritin >= 500 ug/L", status="met")
+        return Evaluation.model_validate(
+            {**ev.model_dump(), "conclusion": "established", "total": 5, "components": (met,)}
+        )
+
+    monkeypatch.setattr(criteria, "evaluate_timeline", fake)
+    resources = bundle_resources()
+    for r in resources:
+        if r["id"] == "plt-d3":
+            r["valueQuantity"]["value"] = 180
+    cards = _call(ehr, datetime(2021, 3, 3, 13, tzinfo=UTC), resources).json()["cards"]
+    info = [c for c in cards if c["indicator"] == "info"]
+    assert [c["summary"] for c in info] == [
+        "HLH-2004 diagnostic criteria (total 5): established on today's chart data, worth a look"
+    ]
+    assert "Ferritin >= 500 ug/L: met" in info[0]["detail"]

@@ -176,7 +176,12 @@ def _detail(decision: Decision, finding: Finding, order: DraftOrder | None) -> s
             "**Needed before a dose can be recommended:**\n"
             + "\n".join(f"- {_lab_name(n)}: {s}" for n, s in finding.needed)
         )
-    if finding.drugs:
+    if finding.code is FindingCode.criteria_worth_a_look:
+        parts.append(
+            f"**{finding.label}: established.** Criteria met:\n"
+            + "\n".join(f"- {line}" for line in finding.notes)
+        )
+    elif finding.drugs:
         parts.append(
             "**Interacting drugs:**\n"
             + "\n".join(f"- {d} ({c.replace('_', ' ')})" for d, c in finding.drugs)
@@ -227,6 +232,8 @@ def _summary_for(finding: Finding, decision: Decision) -> str:
     if code is FindingCode.interacting_drug:
         drugs = ", ".join(d for d, _ in finding.drugs)
         return f"Ruxolitinib with {drugs}: interaction to review"
+    if code is FindingCode.criteria_worth_a_look:
+        return f"{finding.label}: established on today's chart data, worth a look"
     if code is FindingCode.dose_change_due:
         return (
             f"Ruxolitinib dose change due today: {human(finding.draft_daily_mg)} → "

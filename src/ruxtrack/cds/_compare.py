@@ -8,16 +8,19 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Literal
 
 from ruxtrack.cds._draft import DraftOrder
 from ruxtrack.protocol import Decision, load_interactions
+from ruxtrack.timeline import Timeline
 
 __all__ = [
     "Finding",
     "FindingCode",
     "compare_order",
+    "criteria_findings",
     "interacting_drugs",
     "missing_inputs",
     "monitoring_findings",
@@ -43,6 +46,7 @@ class FindingCode(StrEnum):
     labs_due = "labs_due"
     dose_change_due = "dose_change_due"
     data_unreadable = "data_unreadable"
+    criteria_worth_a_look = "criteria_worth_a_look"
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,7 @@ class Finding:
     needed: tuple[tuple[str, str], ...] = ()
     drugs: tuple[tuple[str, str], ...] = ()
     notes: tuple[str, ...] = field(default=())
+    label: str | None = None
 
 
 def missing_inputs(decision: Decision) -> tuple[tuple[str, str], ...]:
@@ -171,6 +176,33 @@ def _due_now(decision: Decision) -> tuple[tuple[str, str], ...]:
         if m.due == "now" or (len(m.due) == 10 and m.due[4] == "-" and m.due <= decision.date):
             out.append((m.what, f"due {m.due}"))
     return tuple(out)
+
+
+def criteria_findings(timeline: Timeline, on: date) -> list[Finding]:
+    """An info finding per monitoring criterion (cds.yaml) established on the chart at ``on``."""
+    from ruxtrack.cds._knowledge import load_cds_knowledge
+    from ruxtrack.criteria import evaluate_timeline
+    from ruxtrack.errors import RuxtrackError
+
+    at = datetime.combine(on, time(23, 59))
+    out: list[Finding] = []
+    for cid in load_cds_knowledge().monitoring_criteria:
+        try:
+            ev = evaluate_timeline(cid, timeline, at=at)
+        except (RuxtrackError, ValueError):
+            continue  # a criterion that cannot be evaluated here says nothing
+        if str(ev.conclusion) == "established":
+            lines = tuple(f"{c.label}: {c.status}" for c in ev.components if str(c.status) == "met")
+            total = f" (total {ev.total})" if ev.total is not None else ""
+            out.append(
+                Finding(
+                    FindingCode.criteria_worth_a_look,
+                    "info",
+                    label=ev.name + total,
+                    notes=lines,
+                )
+            )
+    return out
 
 
 def monitoring_findings(decision: Decision, active_drug_names: Sequence[str]) -> list[Finding]:

@@ -8,6 +8,7 @@ from functools import cache
 from typing import Any
 
 from ruxtrack.cds._knowledge import load_cds_knowledge
+from ruxtrack.cds._models import json_list as _list
 
 __all__ = ["DraftOrder", "coded_drugs", "draft_orders", "is_ruxolitinib", "medication_names"]
 
@@ -66,7 +67,7 @@ def _codings(resource: dict[str, Any]) -> list[dict[str, Any]]:
     concept = resource.get("medicationCodeableConcept")
     if not isinstance(concept, dict):
         return []
-    return [c for c in concept.get("coding") or [] if isinstance(c, dict)]
+    return [c for c in _list(concept.get("coding")) if isinstance(c, dict)]
 
 
 def medication_names(resource: dict[str, Any]) -> tuple[str, ...]:
@@ -115,7 +116,7 @@ def is_ruxolitinib(resource: dict[str, Any]) -> bool:
 
 
 def _dose(dosage: dict[str, Any], problems: list[str]) -> float | None:
-    for dr in dosage.get("doseAndRate") or []:
+    for dr in _list(dosage.get("doseAndRate")):
         q = dr.get("doseQuantity") if isinstance(dr, dict) else None
         if isinstance(q, dict):
             unit = q.get("code") or q.get("unit")
@@ -123,7 +124,7 @@ def _dose(dosage: dict[str, Any], problems: list[str]) -> float | None:
             if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
                 problems.append("doseQuantity.value is not a non-negative number")
                 return None
-            if unit not in _MG:
+            if not isinstance(unit, str) or unit not in _MG:
                 problems.append(f"dose unit {unit!r} is not a mass (mg)")
                 return None
             return float(value) * _MG[str(unit)]
@@ -145,13 +146,14 @@ def _frequency(dosage: dict[str, Any], problems: list[str]) -> float | None:
             isinstance(freq, int)
             and isinstance(period, int | float)
             and period > 0
+            and isinstance(unit, str)
             and unit in _PER_DAY
         ):
             return freq / period * _PER_DAY[str(unit)]
         problems.append("timing.repeat is not a frequency per period")
         return None
     code = timing.get("code")
-    for c in (code.get("coding") or []) if isinstance(code, dict) else []:
+    for c in _list(code.get("coding")) if isinstance(code, dict) else []:
         if isinstance(c, dict) and str(c.get("code", "")).upper() in _TIMING_CODES:
             return _TIMING_CODES[str(c["code"]).upper()]
     problems.append("no frequency in timing")
@@ -161,7 +163,7 @@ def _frequency(dosage: dict[str, Any], problems: list[str]) -> float | None:
 def _read(resource: dict[str, Any]) -> DraftOrder:
     problems: list[str] = []
     dose = per_day = None
-    dosages = [d for d in resource.get("dosageInstruction") or [] if isinstance(d, dict)]
+    dosages = [d for d in _list(resource.get("dosageInstruction")) if isinstance(d, dict)]
     if not dosages:
         problems.append("no dosageInstruction")
     else:
@@ -190,7 +192,7 @@ def draft_orders(
     """
     meds = [
         r
-        for e in bundle.get("entry") or []
+        for e in _list(bundle.get("entry"))
         if isinstance(e, dict)
         and isinstance(r := e.get("resource"), dict)
         and r.get("resourceType") == "MedicationRequest"

@@ -215,7 +215,7 @@ class JwtVerifier:
         import jwt
 
         keys = jwks.get("keys") if isinstance(jwks, Mapping) else None
-        for k in keys or []:
+        for k in keys if isinstance(keys, list) else []:
             if isinstance(k, Mapping) and k.get("kid") == kid:
                 if k.get("kty") != _KTY[alg] or k.get("alg", alg) != alg:
                     raise self._fail("key type does not match alg", iss)

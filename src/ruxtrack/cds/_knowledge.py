@@ -87,6 +87,8 @@ class CdsKnowledge(BaseModel):
     indications: tuple[Indication, ...]
     indications_source: SourceRef
     ruxolitinib: DrugRecognition
+    monitoring_criteria: tuple[str, ...]
+    monitoring_criteria_source: SourceRef
     override_reasons: OverrideReasons
     source_label: str
     limits: Limits

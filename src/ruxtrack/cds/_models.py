@@ -58,6 +58,11 @@ _ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 SUMMARY_MAX = 139  # "<140-character summary"
 
 
+def json_list(value: Any) -> list[Any]:
+    """A JSON array element as a list; anything else (malformed client data) as empty."""
+    return value if isinstance(value, list) else []
+
+
 def _reference(value: str) -> str:
     if not _REF.match(value):
         raise ValueError("must be [ResourceType]/[id], e.g. Practitioner/123")

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl
 
 from ruxtrack.cds._discovery import fill_template, prefetch_templates
 from ruxtrack.cds._errors import CdsPreconditionError, CdsRequestError
-from ruxtrack.cds._models import CdsRequest
+from ruxtrack.cds._models import CdsRequest, json_list
 
 __all__ = ["FhirFetcher", "Gathered", "fhirpy_fetcher", "gather", "prefetch_from_resources"]
 
@@ -75,7 +75,7 @@ def _is_outcome(value: Any) -> bool:
 
 
 def _outcome_text(value: dict[str, Any]) -> str:
-    issues = value.get("issue") or []
+    issues = json_list(value.get("issue"))
     texts = [
         str(i.get("diagnostics") or i.get("code") or "issue") for i in issues if isinstance(i, dict)
     ]
@@ -91,7 +91,7 @@ def _resources(value: dict[str, Any], key: str, out: Gathered) -> bool:
         out.resources.append(value)
         return True
     found = False
-    for e in value.get("entry") or []:
+    for e in json_list(value.get("entry")):
         r = e.get("resource") if isinstance(e, dict) else None
         if not isinstance(r, dict):
             continue
@@ -104,7 +104,7 @@ def _resources(value: dict[str, Any], key: str, out: Gathered) -> bool:
 
 
 def _next_link(bundle: dict[str, Any]) -> str | None:
-    for link in bundle.get("link") or []:
+    for link in json_list(bundle.get("link")):
         if isinstance(link, dict) and link.get("relation") == "next":
             url = link.get("url")
             return url if isinstance(url, str) else None
@@ -191,7 +191,7 @@ def _matches(resource: dict[str, Any], params: dict[str, str]) -> bool:
         elif name == "code":
             wanted = {tuple(v.split("|", 1)) if "|" in v else ("", v) for v in value.split(",")}
             concept = resource.get("code") or {}
-            codings = concept.get("coding") or [] if isinstance(concept, dict) else []
+            codings = json_list(concept.get("coding")) if isinstance(concept, dict) else []
             have = {(str(c.get("system")), str(c.get("code"))) for c in codings}
             if not any(w in have or ("", w[1]) in {("", h[1]) for h in have} for w in wanted):
                 return False

@@ -23,6 +23,7 @@ from ruxtrack.cds._compare import (
     Finding,
     FindingCode,
     compare_order,
+    criteria_findings,
     monitoring_findings,
 )
 from ruxtrack.cds._discovery import discovery_document, prefetch_keys
@@ -36,6 +37,7 @@ from ruxtrack.cds._models import (
     OrderSelectContext,
     OrderSignContext,
     check_response,
+    json_list,
     parse_context,
     parse_feedback,
     parse_request,
@@ -116,7 +118,7 @@ def _codings(resource: dict[str, Any], element: str) -> list[tuple[str, str]]:
         return []
     return [
         (str(c.get("system")), str(c.get("code")))
-        for c in concept.get("coding") or []
+        for c in json_list(concept.get("coding"))
         if isinstance(c, dict)
     ]
 
@@ -251,6 +253,9 @@ class CdsEngine:
             timeline, problems = self._read(resources)
         except RuxtrackError as exc:
             timeline, problems = None, [exc]
+        except Exception as exc:  # a reader defect on odd client data: no advice, logged
+            log.error("FHIR reader failed on a hook call: %s", type(exc).__name__)
+            timeline, problems = None, ["the chart data could not be read (reader error)"]
         if timeline is None:
             notes = tuple(str(p) for p in problems)
             return [unreadable_card(Finding(FindingCode.data_unreadable, "warning", notes=notes))]
@@ -273,7 +278,11 @@ class CdsEngine:
             if r.get("resourceType") == "MedicationRequest" and r.get("status") == "active"
             for n in medication_names(r)
         ]
-        return [card_for(f, decision, links=links) for f in monitoring_findings(decision, active)]
+        findings = [
+            *monitoring_findings(decision, active),
+            *criteria_findings(timeline, self.settings.clock().date()),
+        ]
+        return [card_for(f, decision, links=links) for f in findings]
 
     def _read(self, resources: Sequence[dict[str, Any]]) -> tuple[Timeline | None, Sequence[Any]]:
         """FHIR -> timeline, kept briefly for identical chart data (a pure function of them)."""
