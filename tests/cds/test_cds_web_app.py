@@ -115,12 +115,13 @@ def test_feedback_lands_in_the_stores_audit_log(web: Any, ehr: Ehr, store: Store
 
 
 def _audit_entries(store: Store) -> list[Any]:
-    reader = getattr(accounts.accounts_module(), "audit_entries", None)
+    """The store's audit log (ruxtrack.store.audit_entries), or the web app's interim one."""
+    import ruxtrack.store
+
+    reader = getattr(ruxtrack.store, "audit_entries", None)
     if reader is not None:
         return list(reader(store))
-    from ruxtrack.store import audit_entries  # type: ignore[attr-defined]
-
-    return list(audit_entries(store))
+    return list(accounts.accounts_module().audit_entries(store))
 
 
 def _field(entry: Any, name: str) -> Any:
