@@ -70,6 +70,25 @@ def serve_command(
             help="A TLS proxy on this host forwards to us: secure cookies, HSTS.",
         ),
     ] = False,
+    cds_trust: Annotated[
+        str | None,
+        typer.Option(
+            "--cds-trust",
+            help="YAML file: trusted CDS Hooks clients (iss, jku/key set) and SMART issuers "
+            "(docs/cds-hooks.md).",
+        ),
+    ] = None,
+    public_url: Annotated[
+        str | None,
+        typer.Option("--public-url", help="Base URL EHRs call (checked as the JWT aud)."),
+    ] = None,
+    cds_allow_unsigned: Annotated[
+        bool,
+        typer.Option(
+            "--cds-allow-unsigned",
+            help="Accept CDS Hooks calls without a signed JWT. LOCAL DEMONSTRATION ONLY.",
+        ),
+    ] = False,
 ) -> None:
     """Serve the web app: patient list, dose card, course chart, criteria, data entry, REST API.
 
@@ -85,6 +104,20 @@ def serve_command(
         store = open_store(db)
         password = load_demo(store) if demo else None
     tls = bool(ssl_certfile) or behind_tls_proxy
+    from ruxtrack.web.cds._mount import configure_from_file
+    from ruxtrack.web.cds._routes import UNSIGNED_WARNING
+
+    if cds_allow_unsigned and host not in ("127.0.0.1", "localhost", "::1"):
+        err_console.print(
+            "error: --cds-allow-unsigned is for local demonstration only: listen on 127.0.0.1",
+            markup=False,
+        )
+        raise typer.Exit(2)
+    with cli_errors():
+        configure_from_file(cds_trust, allow_unsigned=cds_allow_unsigned, public_url=public_url)
+    if cds_allow_unsigned:
+        bar = "!" * 78
+        err_console.print(f"{bar}\n{UNSIGNED_WARNING}\n{bar}", markup=False)
     settings = WebSettings(idle_timeout_s=idle_minutes * 60, secure_cookies=tls)
     app = create_app(settings=settings, store=store)
     scheme = "https" if tls else "http"

@@ -25,7 +25,7 @@ from typing import Any
 __all__ = ["ROUTE_MODULES", "extra_routes", "register_routes"]
 
 #: Modules imported when the app is built; each calls :func:`register_routes`.
-ROUTE_MODULES: list[str] = []
+ROUTE_MODULES: list[str] = ["ruxtrack.web.cds._mount"]
 
 _EXTRA: list[Any] = []
 
