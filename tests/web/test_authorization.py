@@ -26,6 +26,14 @@ PUBLIC = {
     "/schema/openapi.json": "the OpenAPI document under Litestar's path",
     "/schema/{path:str}": "the OpenAPI document under Litestar's path",
     "/static/{file_path:path}": "CSS and JavaScript",
+    # EHR-facing routes: not behind a web session or an API token but behind the EHR's own
+    # credentials, checked in test_ehr_facing_routes_refuse_anonymous_callers below.
+    "/cds-services": "CDS Hooks discovery: the EHR's signed JWT, as every CDS Hooks call",
+    "/cds-services/{service_id:str}": "CDS Hooks call: the EHR's signed JWT (401 without)",
+    "/cds-services/{service_id:str}/feedback": "CDS Hooks feedback: the EHR's signed JWT",
+    "/smart/launch": "SMART EHR launch: only allow-listed FHIR servers, then OAuth 2 + PKCE",
+    "/smart/standalone": "SMART standalone launch: OAuth 2 + PKCE against a configured server",
+    "/smart/callback": "SMART OAuth 2 redirect: a single-use state and the PKCE verifier",
 }
 #: Values for path parameters: real ones where the endpoint needs them to get past routing.
 PARAMS = {
@@ -141,3 +149,25 @@ def test_disabled_account_token_is_refused(client: TestClient[Any], store: Any) 
     assert client.get("/api/me", headers=h).status_code == 200
     accounts.disable_user(store, "soon-disabled")
     assert client.get("/api/me", headers=h).status_code == 401
+
+
+def test_ehr_facing_routes_refuse_anonymous_callers(matrix_app: Litestar) -> None:
+    """The public EHR routes give nothing away without the EHR's credentials."""
+    with TestClient(matrix_app, base_url="http://127.0.0.1") as c:
+        body = {"hook": "order-select", "hookInstance": "x", "context": {}}
+        for url in (
+            "/cds-services/ruxolitinib-order-check",
+            "/cds-services/ruxolitinib-order-check/feedback",
+        ):
+            r = c.post(url, json=body)
+            assert r.status_code == 401, (url, r.status_code)
+            assert "SYN-" not in r.text
+        discovery = c.get("/cds-services")
+        assert discovery.status_code == 401 and "services" not in discovery.text
+        for url in (
+            "/smart/launch?iss=https://evil.example/fhir&launch=abc",
+            "/smart/callback?state=forged&code=abc",
+        ):
+            r = c.get(url, follow_redirects=False)
+            assert r.status_code in (400, 401, 403), (url, r.status_code)
+            assert r.headers.get("location") is None or "evil" not in r.headers["location"]
