@@ -9,6 +9,7 @@ with a verification status on every entry. The engine has no regimen-specific co
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -68,6 +69,8 @@ FACT_CODES: tuple[str, ...] = (
     "other_interventional_trial",
     "taper_in_progress",
 )
+#: Graded findings a rule can test (numbers that are not labs).
+SCORE_CODES: tuple[str, ...] = ("liver_gvhd_score",)
 Slot = Literal["morning", "evening", "once_daily", "after_dialysis", "daily_split_not_stated"]
 
 _AGE = re.compile(r"^\s*(?P<n>[0-9]+(?:\.[0-9]+)?)\s*(?P<u>d|mo|y)\s*$")
@@ -150,6 +153,10 @@ class Condition(BaseModel):
     level: str | None = Field(default=None, description="current dose level is this level id")
     at_lowest_level: bool | None = None
     liver_gvhd: bool | None = None
+    liver_gvhd_score: Range | None = Field(
+        default=None,
+        description="liver GVHD: acute GVHD stage 0-4, or chronic GVHD NIH organ score 0-3",
+    )
     dialysis: bool | None = None
     invasive_ventilation: bool | None = None
     covid_pcr_confirmed: bool | None = None
@@ -177,6 +184,7 @@ class Condition(BaseModel):
             "age_years",
             "days_on_drug",
             "state_days",
+            *SCORE_CODES,
         ):
             rng = getattr(self, name)
             if rng is not None:
@@ -302,11 +310,17 @@ class StartBand(BaseModel):
     slots: tuple[Slot, ...] = ("morning", "evening")
     note: str | None = None
     source: SourceRef
+    caution: str | None = Field(
+        default=None, description="a warning shown with every start in this band (a discrepancy)"
+    )
+    caution_source: SourceRef | None = None
 
     @model_validator(mode="after")
     def _one_dose(self) -> StartBand:
         if (self.level is None) == (self.mg_per_m2 is None):
             raise ValueError("a start band gives a level or mg_per_m2, not both")
+        if (self.caution is None) != (self.caution_source is None):
+            raise ValueError("caution and caution_source go together")
         for a in (self.min_age, self.below_age):
             if a is not None:
                 parse_age(a)
@@ -403,6 +417,11 @@ class Rule(BaseModel):
     after_rules: tuple[str, ...] = ()
     within_days: Annotated[int, Field(ge=0)] | None = None
     optional: bool = False
+    keep_slots: bool = Field(
+        default=False,
+        description="a reduce_to_percent that reduces each administration and keeps the slots "
+        "(twice daily stays twice daily, sub-tablet doses flagged for the pharmacy)",
+    )
     when_unknown: Literal["block", "alert"] = Field(
         default="block",
         description="an unknown input blocks any dose (default) or only raises an alert",
@@ -545,6 +564,7 @@ class Regimen(BaseModel):
         if self.population is not None:
             refs.append(self.population.source)
         refs += [lv.source for lv in self.dose_levels] + [b.source for b in self.start]
+        refs += [b.caution_source for b in self.start if b.caution_source is not None]
         refs += [r.source for r in self.required_labs] + [e.source for e in self.eligibility]
         refs += [self.body_measures.source] if self.body_measures else []
         refs += [r.source for r in self.rules] + [m.source for m in self.monitoring]
@@ -629,11 +649,40 @@ class DrugClass(BaseModel):
     source: SourceRef
 
 
+class LabelClasses(BaseModel):
+    """A label's own classification of a drug, where it differs from the default."""
+
+    model_config = _FROZEN
+
+    classes: tuple[str, ...]
+    source: SourceRef
+
+
 class InteractionDrug(BaseModel):
     model_config = _FROZEN
 
     name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
     aliases: tuple[str, ...] = ()
+    classes: tuple[str, ...]
+    source: SourceRef
+    by_region: dict[str, LabelClasses] = Field(
+        default_factory=dict,
+        description="region of the regimen (US, EU) -> that label's classification of the drug",
+    )
+
+    def classes_for(self, region: str | None) -> tuple[str, ...]:
+        """The classes under the label of ``region`` (the default where it says nothing)."""
+        own = self.by_region.get(region or "")
+        return self.classes if own is None else own.classes
+
+
+class Combination(BaseModel):
+    """Drugs that together act as another class (letermovir with ciclosporin: strong CYP3A)."""
+
+    model_config = _FROZEN
+
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_+]*$")]
+    drugs: tuple[str, ...] = Field(min_length=2)
     classes: tuple[str, ...]
     source: SourceRef
 
@@ -648,16 +697,34 @@ class Interactions(BaseModel):
     sources: dict[str, Citation]
     classes: dict[str, DrugClass]
     drugs: tuple[InteractionDrug, ...]
+    combinations: tuple[Combination, ...] = ()
 
     @model_validator(mode="after")
     def _refs(self) -> Interactions:
+        names = {d.name for d in self.drugs}
         for d in self.drugs:
-            for c in d.classes:
+            refs = [(d.classes, d.source)] + [(o.classes, o.source) for o in d.by_region.values()]
+            for classes, src in refs:
+                for c in classes:
+                    if c not in self.classes:
+                        raise ValueError(f"drug {d.name}: unknown class {c!r}")
+                if src.key not in self.sources:
+                    raise ValueError(f"drug {d.name}: source key {src.key!r} not in sources")
+        for combo in self.combinations:
+            for n in combo.drugs:
+                if n not in names:
+                    raise ValueError(f"combination {combo.name}: drug {n!r} is not in drugs")
+            for c in combo.classes:
                 if c not in self.classes:
-                    raise ValueError(f"drug {d.name}: unknown class {c!r}")
-            if d.source.key not in self.sources:
-                raise ValueError(f"drug {d.name}: source key {d.source.key!r} not in sources")
+                    raise ValueError(f"combination {combo.name}: unknown class {c!r}")
+            if combo.source.key not in self.sources:
+                raise ValueError(f"combination {combo.name}: source key not in sources")
         return self
+
+    def combined(self, names: Sequence[str]) -> tuple[Combination, ...]:
+        """The combinations all of whose drugs are among ``names`` (canonical drug names)."""
+        have = set(names)
+        return tuple(c for c in self.combinations if set(c.drugs) <= have)
 
     def classes_of(self, drug: str) -> tuple[str, ...]:
         """Classes of a drug given by name or alias (lower-case, spaces and '/' as '_')."""
