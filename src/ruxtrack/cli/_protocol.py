@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from typing import Annotated, Any
@@ -121,6 +121,37 @@ def _adhoc_date(text: str | None) -> date | None:
         raise EvaluationError(
             f'--date "{text}": not a calendar date; write it as YYYY-MM-DD (e.g. 2020-05-03)'
         ) from None
+
+
+def _yes_no(text: str) -> bool:
+    value = {"yes": True, "true": True, "1": True, "no": False, "false": False, "0": False}.get(
+        text.strip().lower()
+    )
+    if value is None:
+        raise ValueError("give yes or no")
+    return value
+
+
+def _number(text: str) -> float:
+    value = float(text)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError("give a finite number")
+    return value
+
+
+def _named(flag: str, items: Sequence[str], read: Callable[[str], Any]) -> dict[str, Any]:
+    """``NAME=VALUE`` options (``--fact liver_gvhd=yes``) as a mapping; names are checked
+    against the inputs catalogue by the input builder."""
+    out: dict[str, Any] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise EvaluationError(f'{flag} "{item}": write NAME=VALUE')
+        try:
+            out[name.strip()] = read(value)
+        except ValueError as exc:
+            raise EvaluationError(f'{flag} "{item}": {exc}') from None
+    return out
 
 
 _ADHOC_FLAG = {"plt": "--platelets", "anc": "--anc", "crcl": "--crcl", "bili_xuln": "--bilirubin"}
@@ -444,6 +475,20 @@ def register(app: typer.Typer) -> None:
                 help="In another interventional trial (eligibility).",
             ),
         ] = None,
+        fact: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--fact",
+                help="NAME=yes|no for any yes/no fact of inputs.yaml, repeatable.",
+            ),
+        ] = None,
+        score: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--score",
+                help="NAME=N for any graded finding of inputs.yaml, repeatable.",
+            ),
+        ] = None,
         as_json: JsonOption = False,
     ) -> None:
         """Today's dose and why: from the store (--patient --date) or ad hoc from typed values."""
@@ -464,6 +509,8 @@ def register(app: typer.Typer) -> None:
                         ("--weight", weight),
                         ("--height", height),
                         ("--drug", drug),
+                        ("--fact", fact),
+                        ("--score", score),
                     )
                     if v
                 ]
@@ -502,6 +549,8 @@ def register(app: typer.Typer) -> None:
                     invasive_ventilation=ventilated,
                     other_interventional_trial=other_trial,
                     on_date=when_adhoc,
+                    facts=_named("--fact", fact or (), _yes_no),
+                    scores=_named("--score", score or (), _number),
                 )
                 _refuse_unusable(x, {"plt": platelets, "anc": anc, "crcl": crcl})
                 decision = decide_inputs(reg, x)

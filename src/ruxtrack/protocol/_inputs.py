@@ -33,6 +33,7 @@ from ruxtrack.protocol._schema import (
     SCORE_CODES,
     Interactions,
     Regimen,
+    load_inputs,
     load_interactions,
 )
 from ruxtrack.timeline import DrugExposure, Frequency, Timeline, format_offset
@@ -507,8 +508,13 @@ def adhoc_inputs(
     invasive_ventilation: bool | None = None,
     other_interventional_trial: bool | None = None,
     on_date: date | None = None,
+    facts: Mapping[str, bool | None] | None = None,
+    scores: Mapping[str, float | None] | None = None,
 ) -> DecisionInputs:
     """Inputs typed at the bedside, without history (labs are taken as measured today).
+
+    ``facts`` and ``scores`` give any yes/no fact or graded finding of ``knowledge/inputs.yaml``
+    by name (the named keywords are shortcuts for the common ones).
 
     Bare numbers are read in 10^9/L (platelets, ANC), mg/dL (bilirubin and its ULN), mL/min (CrCl),
     kg and cm; a unit written with the value is converted by :mod:`ruxtrack.units`.
@@ -518,6 +524,18 @@ def adhoc_inputs(
     EvaluationError
         When a value is not a number, the current dose or a drug dose cannot be read.
     """
+    catalogue = load_inputs()
+    for name in (*(facts or {}), *(scores or {})):
+        spec = catalogue.get(name)
+        kind = "fact" if name in (facts or {}) else "score"
+        if spec is None or spec.kind != kind or not spec.adhoc:
+            known = ", ".join(i.name for i in catalogue.inputs if i.kind == kind and i.adhoc)
+            raise EvaluationError(f'{kind} "{name}" cannot be typed (inputs.yaml: {known})')
+        value = (scores or {}).get(name)
+        if kind == "score" and value is not None and spec.range is not None:
+            lo, hi = spec.range
+            if not lo <= value <= hi:
+                raise EvaluationError(f"{name} {value:g}: outside {lo:g} to {hi:g}")
     if day == 0:
         raise EvaluationError(
             "course day 0 does not exist: day 1 is the day of the first dose and the day "
@@ -593,7 +611,7 @@ def adhoc_inputs(
         course_day=course_day,
         days_on_drug=day,
         labs=labs,
-        scores={"liver_gvhd_score": liver_gvhd_score},
+        scores={"liver_gvhd_score": liver_gvhd_score, **(scores or {})},
         facts={
             "liver_gvhd": liver_gvhd
             if liver_gvhd_score is None
@@ -603,7 +621,8 @@ def adhoc_inputs(
             "covid_pcr_confirmed": covid_pcr_confirmed,
             "who_viral_pneumonia": who_viral_pneumonia,
             "other_interventional_trial": other_interventional_trial,
-        },
+        }
+        | dict(facts or {}),
         state=state,
         age_years=age,
         bsa_m2=_bsa(weight_kg, height_cm),
@@ -1094,14 +1113,20 @@ def inputs_from_timeline(
     covid_pcr = _fact(timeline, ["covid_pcr"], fact_at)
     positive = any(n == "covid_positive" and t <= fact_at for (n, _), t in timeline.anchors.items())
     covid = covid_pcr if covid_pcr is not None else (True if positive else None)
-    facts = {
-        "liver_gvhd": _fact(timeline, ["liver_gvhd", "gvhd_stage_liver"], at),
-        "dialysis": _fact(timeline, ["dialysis"], at),
-        "invasive_ventilation": _ventilated(timeline, fact_at),
-        "covid_pcr_confirmed": covid,
-        "who_viral_pneumonia": _fact(timeline, ["who_viral_pneumonia"], fact_at),
-        "other_interventional_trial": _fact(timeline, ["interventional_trial"], fact_at),
-    }
+    catalogue = load_inputs()
+    facts: dict[str, bool | None] = {}
+    scores: dict[str, float | None] = {}
+    for spec in catalogue.inputs:
+        if spec.timeline is None:
+            continue
+        when = fact_at if spec.timeline.at == "course_start" else at
+        if spec.kind == "fact":
+            facts[spec.name] = _fact(timeline, spec.timeline.assessments, when)
+        elif spec.kind == "score":
+            scores[spec.name] = _score(timeline, spec.timeline.assessments, when)
+    # derived facts (inputs.yaml `derived:`)
+    facts["invasive_ventilation"] = _ventilated(timeline, fact_at)
+    facts["covid_pcr_confirmed"] = covid
     return DecisionInputs(
         regimen_id=regimen.id,
         on_date=day,
@@ -1109,7 +1134,7 @@ def inputs_from_timeline(
         days_on_drug=days_on,
         labs=labs,
         facts=facts,
-        scores={"liver_gvhd_score": _score(timeline, ["gvhd_stage_liver", "liver_gvhd_score"], at)},
+        scores=scores,
         state=state,
         age_years=timeline.age_at(at),
         bsa_m2=_bsa(weight_kg, height_cm),

@@ -12,9 +12,9 @@ import re
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from ruxtrack.errors import KnowledgeFileError
 from ruxtrack.knowledge import Citation, SourceRef, knowledge_path, load_yaml, validate_knowledge
@@ -50,27 +50,80 @@ LabCode = Literal["plt", "anc", "bili_xuln", "crcl"]
 LAB_CODES: tuple[str, ...] = ("plt", "anc", "bili_xuln", "crcl")
 #: Labs whose fall from the first day of dosing a rule can test.
 FALL_CODES: tuple[str, ...] = ("plt", "anc")
-#: Yes/no facts a rule or an eligibility criterion can test.
-FactCode = Literal[
-    "liver_gvhd",
-    "dialysis",
-    "invasive_ventilation",
-    "covid_pcr_confirmed",
-    "who_viral_pneumonia",
-    "other_interventional_trial",
-    "taper_in_progress",
-]
-FACT_CODES: tuple[str, ...] = (
-    "liver_gvhd",
-    "dialysis",
-    "invasive_ventilation",
-    "covid_pcr_confirmed",
-    "who_viral_pneumonia",
-    "other_interventional_trial",
-    "taper_in_progress",
-)
-#: Graded findings a rule can test (numbers that are not labs).
-SCORE_CODES: tuple[str, ...] = ("liver_gvhd_score",)
+
+
+class TimelineSource(BaseModel):
+    """Where the timeline supplies an input: the latest of these assessment kinds."""
+
+    model_config = _FROZEN
+
+    assessments: tuple[str, ...] = Field(min_length=1)
+    at: Literal["decision", "course_start"] = "decision"
+
+
+class InputSpec(BaseModel):
+    """One input a rule can test (``knowledge/inputs.yaml``)."""
+
+    model_config = _FROZEN
+
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+    kind: Literal["lab", "fact", "score"]
+    label: str
+    unit: str | None = None
+    range: tuple[float, float] | None = None
+    cli: str | None = None
+    timeline: TimelineSource | None = None
+    derived: str | None = None
+    adhoc: bool = Field(default=True, description="may be typed at the bedside (--fact/--score)")
+    source: SourceRef
+
+
+class _DataFile(BaseModel):
+    """What every protocol data file starts with: its id, version and citations by key."""
+
+    model_config = _FROZEN
+
+    id: str
+    version: str
+    sources: dict[str, Citation]
+
+
+class InputCatalogue(_DataFile):
+    """The inputs rules can test, declared once (read by the schema, builders and CLI)."""
+
+    inputs: tuple[InputSpec, ...]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> InputCatalogue:
+        names = [i.name for i in self.inputs]
+        if len(set(names)) != len(names):
+            raise ValueError("an input is declared twice")
+        for i in self.inputs:
+            if i.source.key not in self.sources:
+                raise ValueError(f"input {i.name}: source key {i.source.key!r} not in sources")
+            if i.kind != "lab" and (i.timeline is None) == (i.derived is None):
+                raise ValueError(f"input {i.name}: give timeline (assessments) or derived")
+        return self
+
+    def of_kind(self, kind: str) -> tuple[str, ...]:
+        return tuple(i.name for i in self.inputs if i.kind == kind)
+
+    def get(self, name: str) -> InputSpec | None:
+        return next((i for i in self.inputs if i.name == name), None)
+
+
+@cache
+def load_inputs() -> InputCatalogue:
+    """The packaged ``inputs.yaml`` catalogue."""
+    path = knowledge_path("inputs.yaml")
+    result: InputCatalogue = validate_knowledge(InputCatalogue, load_yaml(path), path)
+    return result
+
+
+#: Yes/no facts a rule or an eligibility criterion can test (``kind: fact`` in inputs.yaml).
+FACT_CODES: tuple[str, ...] = load_inputs().of_kind("fact")
+#: Graded findings a rule can test (``kind: score``).
+SCORE_CODES: tuple[str, ...] = load_inputs().of_kind("score")
 Slot = Literal["morning", "evening", "once_daily", "after_dialysis", "daily_split_not_stated"]
 
 _AGE = re.compile(r"^\s*(?P<n>[0-9]+(?:\.[0-9]+)?)\s*(?P<u>d|mo|y)\s*$")
@@ -129,11 +182,16 @@ class Range(BaseModel):
         return f"{lo}{name}{hi}"
 
 
-class Condition(BaseModel):
+class _ConditionBase(BaseModel):
     """All clauses must hold (AND). An empty condition always holds.
 
     A clause whose input is unknown makes the condition unknown unless another clause is false.
+    The yes/no facts and graded scores of ``knowledge/inputs.yaml`` are added as fields by
+    :data:`Condition` (one per catalogue entry).
     """
+
+    FACTS: ClassVar[tuple[str, ...]] = ()
+    SCORES: ClassVar[tuple[str, ...]] = ()
 
     model_config = _FROZEN
 
@@ -152,24 +210,13 @@ class Condition(BaseModel):
     )
     level: str | None = Field(default=None, description="current dose level is this level id")
     at_lowest_level: bool | None = None
-    liver_gvhd: bool | None = None
-    liver_gvhd_score: Range | None = Field(
-        default=None,
-        description="liver GVHD: acute GVHD stage 0-4, or chronic GVHD NIH organ score 0-3",
-    )
-    dialysis: bool | None = None
-    invasive_ventilation: bool | None = None
-    covid_pcr_confirmed: bool | None = None
-    who_viral_pneumonia: bool | None = None
-    other_interventional_trial: bool | None = None
-    taper_in_progress: bool | None = None
     drug_class: str | None = Field(default=None, description="a class of interactions.yaml")
     drug_daily_mg: Range | None = Field(
         default=None, description="daily dose of the drug_class drug (needs drug_class)"
     )
 
     @model_validator(mode="after")
-    def _drug_dose_needs_class(self) -> Condition:
+    def _drug_dose_needs_class(self) -> _ConditionBase:
         if self.drug_daily_mg is not None and self.drug_class is None:
             raise ValueError("drug_daily_mg needs drug_class")
         return self
@@ -184,7 +231,7 @@ class Condition(BaseModel):
             "age_years",
             "days_on_drug",
             "state_days",
-            *SCORE_CODES,
+            *type(self).SCORES,
         ):
             rng = getattr(self, name)
             if rng is not None:
@@ -193,7 +240,8 @@ class Condition(BaseModel):
 
     def fact_clauses(self) -> list[tuple[str, bool]]:
         """(fact, expected value) for every yes/no clause."""
-        return [(f, getattr(self, f)) for f in FACT_CODES if getattr(self, f) is not None]
+        facts = type(self).FACTS
+        return [(f, getattr(self, f)) for f in facts if getattr(self, f) is not None]
 
     def describe(self) -> str:
         """The condition as a readable expression."""
@@ -211,6 +259,29 @@ class Condition(BaseModel):
                 drug += f" ({self.drug_daily_mg.text('daily mg')})"
             parts.append(drug)
         return " and ".join(parts) if parts else "always"
+
+
+def condition_model(catalogue: InputCatalogue) -> type[_ConditionBase]:
+    """The rule-condition model: fixed clauses plus one field per fact or score of the
+    catalogue (a new catalogue entry is a new clause, nothing else)."""
+    fields: dict[str, Any] = {}
+    for spec in catalogue.inputs:
+        if spec.kind == "fact":
+            fields[spec.name] = (bool | None, Field(default=None, description=spec.label))
+        elif spec.kind == "score":
+            fields[spec.name] = (Range | None, Field(default=None, description=spec.label))
+    model: type[_ConditionBase] = create_model(
+        "Condition", __base__=_ConditionBase, __module__=__name__, **fields
+    )
+    model.FACTS = catalogue.of_kind("fact")
+    model.SCORES = catalogue.of_kind("score")
+    return model
+
+
+if TYPE_CHECKING:
+    Condition = _ConditionBase
+else:
+    Condition = condition_model(load_inputs())
 
 
 class Administration(BaseModel):
@@ -687,14 +758,9 @@ class Combination(BaseModel):
     source: SourceRef
 
 
-class Interactions(BaseModel):
+class Interactions(_DataFile):
     """Drugs that change ruxolitinib exposure, grouped into the classes rules name."""
 
-    model_config = _FROZEN
-
-    id: str
-    version: str
-    sources: dict[str, Citation]
     classes: dict[str, DrugClass]
     drugs: tuple[InteractionDrug, ...]
     combinations: tuple[Combination, ...] = ()
