@@ -198,3 +198,13 @@ def test_liver_score_from_the_store() -> None:
     b.fact("gvhd_stage_liver", 1, "3")
     d = decide(b.build(), US_C, day(3), bilirubin_uln_umol_l=20.5)
     assert any(r.rule == "liver_cgvhd_score_3" and r.fired for r in d.rationale)
+
+
+def test_a_hold_before_the_first_dose_says_so() -> None:
+    from ruxtrack.outputs import decision_headline
+
+    d = start(US_A, anc=0.8)
+    assert d.action == "hold" and d.first_dose
+    assert decision_headline(d).startswith("HOLD BEFORE THE FIRST DOSE")
+    during = start(US_A, anc=0.8, day=10, current_dose="5 mg BID")
+    assert not during.first_dose and decision_headline(during) == "HOLD: no ruxolitinib today"

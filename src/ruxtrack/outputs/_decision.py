@@ -95,6 +95,8 @@ def decision_headline(d: Decision) -> str:
         return f"{verb}: the regimen's schedule has ended; it gives no further dose"
     if d.action == "not_eligible":
         return f"{verb} for this regimen today: it gives no dose"
+    if d.action == "hold" and d.first_dose:
+        return f"{verb} BEFORE THE FIRST DOSE: no ruxolitinib today (the start is withheld)"
     if d.action in ("hold", "discontinue"):
         return f"{verb}: no ruxolitinib today"
     if not d.administrations:

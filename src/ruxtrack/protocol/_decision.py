@@ -257,6 +257,7 @@ class Decision(BaseModel):
     severity: Severity = "info"
     checked_rules: tuple[str, ...] = ()
     sources: tuple[SourceOut, ...] = ()
+    first_dose: bool = False  # nothing given yet: the starting dose is decided
 
     def to_dict(self) -> dict[str, Any]:
         """The documented JSON object (plain types only)."""
@@ -1372,6 +1373,7 @@ def explain(reg: Regimen, x: DecisionInputs, res: ArrayDecisions) -> Decision:
         regimen_title=reg.title,
         severity=_severity(action, alerts),
         checked_rules=checked,
+        first_dose=st.state == "naive",
         sources=_sources_used(reg, rationale, actions, monitoring),
         regimen_id=reg.id,
         regimen_version=reg.version,
