@@ -85,17 +85,11 @@ def medication_names(resource: dict[str, Any]) -> tuple[str, ...]:
 
 @cache
 def _drug_codes() -> dict[tuple[str, str], str]:
-    """(system, code) -> timeline drug name, from the FHIR mapping (RxNorm and ATC)."""
+    """(system, code) -> timeline drug name, from the FHIR mapping (RxNorm incl. product codes,
+    and ATC)."""
     from ruxtrack.sources.fhir import load_fhir_mapping
 
-    m = load_fhir_mapping()
-    out: dict[tuple[str, str], str] = {}
-    for d in m.drugs:
-        if d.rxnorm:
-            out[(m.system("rxnorm"), d.rxnorm)] = d.drug
-        if d.atc:
-            out[(m.system("atc"), d.atc)] = d.drug
-    return out
+    return load_fhir_mapping().drug_codes()
 
 
 def coded_drugs(resource: dict[str, Any]) -> tuple[str, ...]:
