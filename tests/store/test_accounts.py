@@ -215,3 +215,14 @@ def test_cli_refuses_a_bad_role_without_traceback(sqlite_url: str) -> None:
     assert "is not a role" in out and "Traceback" not in out
     code, out = _run("users", "disable", "ghost", "--db", sqlite_url)
     assert code == 1 and 'no user "ghost"' in out
+
+
+def test_cli_users_password_replaces_the_password(sqlite_url: str) -> None:
+    _run("users", "add", "ada", "--role", "clinician", "--password-stdin", "--db", sqlite_url,
+         stdin=PW)  # fmt: skip
+    code, out = _run("users", "password", "ada", "--password-stdin", "--db", sqlite_url,
+                     stdin="a brand new passphrase\n")  # fmt: skip
+    assert code == 0 and 'new password set for "ada"' in out
+    with open_store(sqlite_url) as s:
+        assert authenticate(s, "ada", PW) is None
+        assert authenticate(s, "ada", "a brand new passphrase") is not None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from _store_build import EXAMPLE, covid_patient
 from typer.testing import CliRunner
 
 from ruxtrack.cli import app
+from ruxtrack.errors import StoreError
 from ruxtrack.store import (
     Store,
     audit_entries,
@@ -199,3 +201,73 @@ def test_cli_verify_on_postgresql(pg_url: str) -> None:
         _sql(s, "UPDATE audit_log SET detail = '{}' WHERE entry_id = 4")
     code, out = _run("audit-log", "verify", "--db", pg_url)
     assert code == 3 and "at entry 4 (changed)" in out
+
+
+def test_fhir_export_validates_as_r4_audit_events(store: Store) -> None:
+    auditevent = pytest.importorskip("fhir.resources.R4B.auditevent")
+    _fill(store)
+    store.edit_record("C1", "observations", 0, {"value": 150}, reason="typo", actor="dm")
+    out = io.StringIO()
+    assert write_audit(store, out, format="fhir") == 6
+    for line in out.getvalue().splitlines():
+        event = auditevent.AuditEvent.model_validate(json.loads(line))
+        assert event.recorded is not None and event.agent[0].requestor is True
+    edit = json.loads(out.getvalue().splitlines()[-1])
+    assert edit["action"] == "U" and edit["purposeOfEvent"] == [{"text": "typo"}]
+
+
+def test_concurrent_appends_keep_one_linear_chain(store_url: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    stores = [open_store(store_url) for _ in range(4)]
+    try:
+
+        def work(k: int) -> None:
+            for i in range(15):
+                for attempt in range(50):
+                    try:
+                        stores[k].audit(f"user{k}", "decision.view", f"P{i}")
+                        break
+                    except StoreError:  # SQLite: "database is locked" under contention
+                        if attempt == 49:
+                            raise
+                        time.sleep(0.02)
+
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(work, range(4)))
+        assert stores[0].verify_audit() is None
+        head = audit_head_of(stores[0])
+        assert head is not None and head.entries == 60
+    finally:
+        for s in stores:
+            s.close()
+
+
+def test_cli_export_fhir_to_stdout_and_a_bad_format(sqlite_url: str) -> None:
+    with open_store(sqlite_url) as s:
+        _fill(s)
+    code, out = _run("audit-log", "export", "--format", "fhir", "--patient", "C2", "--db",
+                     sqlite_url)  # fmt: skip
+    assert code == 0
+    events = [json.loads(line) for line in out.splitlines()]
+    assert [e["action"] for e in events] == ["C", "R"]
+    assert all(e["resourceType"] == "AuditEvent" for e in events)
+    code, out = _run("audit-log", "export", "--format", "xml", "--db", sqlite_url)
+    assert code == 1 and "use jsonl or fhir" in out
+
+
+def test_public_surfaces_are_what_we_meant() -> None:
+    import ruxtrack.accounts as accounts
+    import ruxtrack.store as store_pkg
+
+    for name in ("create_user", "authenticate", "issue_token", "user_for_token",
+                 "disable_user", "Role"):  # fmt: skip
+        assert name in accounts.__all__ and hasattr(accounts, name)
+    for name in ("verify_audit_chain", "audit_entries", "write_audit", "RecordVersion",
+                 "StoredRecord", "RecordKind"):  # fmt: skip
+        assert name in store_pkg.__all__ and hasattr(store_pkg, name)
+    for method in ("audit", "verify_audit", "edit_record", "add_record", "delete_record",
+                   "records", "history", "timeline"):  # fmt: skip
+        assert callable(getattr(store_pkg.Store, method))
+    assert all(hasattr(accounts, n) for n in accounts.__all__)
+    assert all(hasattr(store_pkg, n) for n in store_pkg.__all__)

@@ -35,12 +35,31 @@ def _when(t: datetime | None) -> str:
     return "" if t is None else t.strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _read_password_stdin() -> str:
+PasswordStdinOption = Annotated[
+    bool,
+    typer.Option(
+        "--password-stdin",
+        help="Read the password from standard input (else one is generated and shown once).",
+    ),
+]
+
+
+def _password(from_stdin: bool) -> str:
+    """The password typed on standard input, or a generated one."""
+    from ruxtrack.accounts import generate_password
+
+    if not from_stdin:
+        return generate_password()
     text = sys.stdin.read()
     # One trailing line break belongs to `echo`/a file, not to the password.
     if text.endswith("\r\n"):
         return text[:-2]
     return text.removesuffix("\n")
+
+
+def _show_generated(password: str, from_stdin: bool) -> None:
+    if not from_stdin:
+        console.print(f"password (shown once): {password}", markup=False)
 
 
 @users_app.command("add")
@@ -52,25 +71,35 @@ def add_command(
             "--role", "-r", help="clinician, data-manager, researcher or admin.", show_default=False
         ),
     ],
-    password_stdin: Annotated[
-        bool,
-        typer.Option(
-            "--password-stdin",
-            help="Read the password from standard input (else one is generated and shown once).",
-        ),
-    ] = False,
+    password_stdin: PasswordStdinOption = False,
     db: DbOption = None,
     actor: ActorOption = None,
 ) -> None:
     """Add a user with a role; the password is hashed with argon2id."""
-    from ruxtrack.accounts import create_user, generate_password
+    from ruxtrack.accounts import create_user
 
-    password = _read_password_stdin() if password_stdin else generate_password()
+    password = _password(password_stdin)
     with _store(db) as store, cli_errors():
         user = create_user(store, name, role, password, actor=actor, client="cli")
         console.print(f'added user "{user.name}" ({user.role.value}) to {store.url}', markup=False)
-        if not password_stdin:
-            console.print(f"password (shown once): {password}", markup=False)
+    _show_generated(password, password_stdin)
+
+
+@users_app.command("password")
+def password_command(
+    name: Annotated[str, typer.Argument(help="User name.")],
+    password_stdin: PasswordStdinOption = False,
+    db: DbOption = None,
+    actor: ActorOption = None,
+) -> None:
+    """Set a new password for a user (clears a lockout)."""
+    from ruxtrack.accounts import set_password
+
+    password = _password(password_stdin)
+    with _store(db) as store, cli_errors():
+        set_password(store, name, password, actor=actor, client="cli")
+        console.print(f'new password set for "{name}"', markup=False)
+    _show_generated(password, password_stdin)
 
 
 @users_app.command("token")

@@ -73,7 +73,7 @@ def audit_event_fhir(entry: AuditEntry) -> dict[str, Any]:
             {"system": maps.type_system, "code": m.subtype, "display": m.subtype_display}
         ]
     if entry.reason:
-        resource["outcomeDesc"] = entry.reason
+        resource["purposeOfEvent"] = [{"text": entry.reason}]
     entity: dict[str, Any] = {}
     if entry.patient_id is not None:
         entity["what"] = {"reference": f"Patient/{entry.patient_id}"}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -159,6 +160,12 @@ def open_store(url: str | None = None) -> Store:
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
+    # Write-ahead log: readers do not block the writer, and a commit (every audited read is
+    # one) costs one WAL append instead of journal + database syncs (~2 ms instead of ~20 ms
+    # here). NORMAL sync keeps the file consistent; after a power cut the last transactions
+    # may be lost, each with its own audit entries (docs/registry.md).
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
 
@@ -503,7 +510,7 @@ class Store:
         The store's own writes and reads audit themselves; faces call this for what happens
         outside the store (a decision shown, a report downloaded).
         """
-        with self._engine.begin() as conn:
+        with _db_errors(f"writing the audit log of {self.url}"), self._engine.begin() as conn:
             return append_audit(
                 conn, actor=actor, action=action, patient_id=patient_id, detail=detail,
                 reason=reason, client=client,
@@ -587,7 +594,7 @@ class Store:
             When the store has no such patient (or had none at ``as_of``).
         """
         when = _utc(as_of)
-        with self._engine.begin() as conn:
+        with _db_errors(f"reading {self.url}"), self._engine.begin() as conn:
             found = list(self._read(conn, [patient_id], {}, when))
             if not found:
                 raise PatientNotFoundError(patient_id)
@@ -692,8 +699,11 @@ class Store:
             When the reason is blank or there is no such record (``PatientNotFoundError``
             for an unknown patient).
         """
-        return change_record(self._engine, patient_id, kind, "edit", seq=seq, changes=changes,
-                             reason=reason, actor=actor, client=client)  # fmt: skip
+        with _db_errors(f"the edit in {self.url}"):
+            return change_record(
+                self._engine, patient_id, kind, "edit", seq=seq, changes=changes,
+                reason=reason, actor=actor, client=client,
+            )  # fmt: skip
 
     def add_record(
         self,
@@ -714,8 +724,11 @@ class Store:
         ImportValidationError
             When the record fails validation; nothing was written.
         """
-        return change_record(self._engine, patient_id, kind_of(record), "add", record=record,
-                             reason=reason, actor=actor, client=client)  # fmt: skip
+        with _db_errors(f"the addition in {self.url}"):
+            return change_record(
+                self._engine, patient_id, kind_of(record), "add", record=record,
+                reason=reason, actor=actor, client=client,
+            )  # fmt: skip
 
     def delete_record(
         self,
@@ -735,8 +748,22 @@ class Store:
             When the patient's timeline would become invalid (an event other records are
             timed from); nothing was written.
         """
-        change_record(self._engine, patient_id, kind, "delete", seq=seq, reason=reason,
-                      actor=actor, client=client)  # fmt: skip
+        with _db_errors(f"the deletion in {self.url}"):
+            change_record(
+                self._engine, patient_id, kind, "delete", seq=seq, reason=reason,
+                actor=actor, client=client,
+            )  # fmt: skip
+
+
+@contextmanager
+def _db_errors(what: str) -> Iterator[None]:
+    """A database failure as a StoreError naming what failed (the SQL and its values left out)."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        orig = getattr(exc, "orig", None)
+        first = str(orig if orig is not None else exc).splitlines()[0] if str(exc) else ""
+        raise StoreError(f"{what} failed: {exc.__class__.__name__}: {first}") from exc
 
 
 def _utc(t: datetime | None) -> datetime | None:

@@ -62,5 +62,9 @@ def downgrade() -> None:
     for name in reversed(_TABLES):
         op.drop_index(f"ix_{name}_history_pid", table_name=f"{name}_history")
         op.drop_table(f"{name}_history")
-        with op.batch_alter_table(name) as batch:
-            batch.drop_column("recorded_at")
+        if op.get_bind().dialect.name == "sqlite":
+            # Native DROP COLUMN (SQLite >= 3.35): a batch copy would drop `patients`, which
+            # the record tables' foreign keys forbid.
+            op.execute(f'ALTER TABLE "{name}" DROP COLUMN recorded_at')
+        else:
+            op.drop_column(name, "recorded_at")
