@@ -78,7 +78,8 @@ _TEXT = st.one_of(
 )
 _FLAGS = [
     "--date", "--day", "--current-dose", "--platelets", "--anc", "--bilirubin",
-    "--bilirubin-uln", "--crcl", "--age", "--weight", "--height", "--drug",
+    "--bilirubin-uln", "--crcl", "--age", "--weight", "--height", "--drug", "--fact", "--score",
+    "--liver-gvhd-score",
 ]  # fmt: skip
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from typing import Annotated, Any
@@ -34,7 +34,12 @@ from ruxtrack.protocol import (
 
 __all__ = ["register"]
 
-console = Console(highlight=False)
+
+def _console() -> Console:
+    """A console made when a command runs, so that it reads the terminal width (``COLUMNS``)
+    of that run, not of the moment the module was imported."""
+    return Console(highlight=False)
+
 
 DbOption = Annotated[
     str | None, typer.Option("--db", help="SQLAlchemy URL of the store.", show_default=False)
@@ -118,10 +123,47 @@ def _adhoc_date(text: str | None) -> date | None:
         ) from None
 
 
+def _yes_no(text: str) -> bool:
+    value = {"yes": True, "true": True, "1": True, "no": False, "false": False, "0": False}.get(
+        text.strip().lower()
+    )
+    if value is None:
+        raise ValueError("give yes or no")
+    return value
+
+
+def _number(text: str) -> float:
+    value = float(text)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError("give a finite number")
+    return value
+
+
+def _named(flag: str, items: Sequence[str], read: Callable[[str], Any]) -> dict[str, Any]:
+    """``NAME=VALUE`` options (``--fact liver_gvhd=yes``) as a mapping; names are checked
+    against the inputs catalogue by the input builder."""
+    out: dict[str, Any] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise EvaluationError(f'{flag} "{item}": write NAME=VALUE')
+        try:
+            out[name.strip()] = read(value)
+        except ValueError as exc:
+            raise EvaluationError(f'{flag} "{item}": {exc}') from None
+    return out
+
+
 _ADHOC_FLAG = {"plt": "--platelets", "anc": "--anc", "crcl": "--crcl", "bili_xuln": "--bilirubin"}
 
 
-def _check_adhoc_numbers(*, day: int | None, age: float | None) -> None:
+def _check_adhoc_numbers(
+    *, day: int | None, age: float | None, liver_score: float | None = None
+) -> None:
+    if liver_score is not None and not 0 <= liver_score <= 4:
+        raise EvaluationError(
+            f"--liver-gvhd-score {liver_score:g}: a liver GVHD stage or score from 0 to 4 is needed"
+        )
     if age is not None and not 0 <= age <= 130:
         raise EvaluationError(f"--age {age:g}: an age in years from 0 to 130 is needed")
     if day is not None and abs(day) > 10_000:
@@ -149,7 +191,7 @@ def render_decision(d: Decision, width: int | None = None) -> Text:
     markup: rationales hold brackets such as "[UNVERIFIED: ...]" and "[arb'U]/mL")."""
     from ruxtrack.outputs import render_decision_text
 
-    text = render_decision_text(d, width=width or console.width)
+    text = render_decision_text(d, width=width or _console().width)
     return Text(text.rstrip("\n"))
 
 
@@ -339,7 +381,7 @@ def register(app: typer.Typer) -> None:
             ]
             typer.echo(json.dumps(out, indent=2))
         else:
-            console.print(_regimen_table())
+            _console().print(_regimen_table())
 
     @regimens.command("show")
     def _show(
@@ -351,7 +393,7 @@ def register(app: typer.Typer) -> None:
         if as_json:
             typer.echo(json.dumps(r.model_dump(mode="json"), indent=2))
         else:
-            console.print(render_regimen(r))
+            _console().print(render_regimen(r))
 
     app.add_typer(regimens, name="regimens")
 
@@ -386,6 +428,13 @@ def register(app: typer.Typer) -> None:
         liver_gvhd: Annotated[
             bool, typer.Option("--liver-gvhd", help="Liver GVHD present.")
         ] = False,
+        liver_gvhd_score: Annotated[
+            float | None,
+            typer.Option(
+                "--liver-gvhd-score",
+                help="Liver GVHD stage (acute, 0-4) or NIH liver score (chronic, 0-3).",
+            ),
+        ] = None,
         crcl: Annotated[
             str | None, typer.Option("--crcl", help="Creatinine clearance, mL/min.")
         ] = None,
@@ -426,6 +475,20 @@ def register(app: typer.Typer) -> None:
                 help="In another interventional trial (eligibility).",
             ),
         ] = None,
+        fact: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--fact",
+                help="NAME=yes|no for any yes/no fact of inputs.yaml, repeatable.",
+            ),
+        ] = None,
+        score: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--score",
+                help="NAME=N for any graded finding of inputs.yaml, repeatable.",
+            ),
+        ] = None,
         as_json: JsonOption = False,
     ) -> None:
         """Today's dose and why: from the store (--patient --date) or ad hoc from typed values."""
@@ -441,10 +504,13 @@ def register(app: typer.Typer) -> None:
                         ("--anc", anc),
                         ("--bilirubin", bilirubin),
                         ("--crcl", crcl),
+                        ("--liver-gvhd-score", liver_gvhd_score),
                         ("--age", age),
                         ("--weight", weight),
                         ("--height", height),
                         ("--drug", drug),
+                        ("--fact", fact),
+                        ("--score", score),
                     )
                     if v
                 ]
@@ -461,7 +527,7 @@ def register(app: typer.Typer) -> None:
                 decision = decide(tl, reg, _day_on(tl, on), bilirubin_uln_umol_l=uln)
             else:
                 when_adhoc = _adhoc_date(on)
-                _check_adhoc_numbers(day=day, age=age)
+                _check_adhoc_numbers(day=day, age=age, liver_score=liver_gvhd_score)
                 x = adhoc_inputs(
                     reg,
                     day=day,
@@ -471,6 +537,7 @@ def register(app: typer.Typer) -> None:
                     bilirubin=bilirubin,
                     bilirubin_uln=bilirubin_uln,
                     liver_gvhd=liver_gvhd,
+                    liver_gvhd_score=liver_gvhd_score,
                     crcl=crcl,
                     dialysis=dialysis,
                     age=age,
@@ -482,6 +549,8 @@ def register(app: typer.Typer) -> None:
                     invasive_ventilation=ventilated,
                     other_interventional_trial=other_trial,
                     on_date=when_adhoc,
+                    facts=_named("--fact", fact or (), _yes_no),
+                    scores=_named("--score", score or (), _number),
                 )
                 _refuse_unusable(x, {"plt": platelets, "anc": anc, "crcl": crcl})
                 decision = decide_inputs(reg, x)
@@ -490,7 +559,7 @@ def register(app: typer.Typer) -> None:
 
             typer.echo(json.dumps(render_decision_json(decision), indent=2))
         else:
-            console.print(render_decision(decision))
+            _console().print(render_decision(decision))
 
     @app.command("replay")
     def _replay(
@@ -511,7 +580,7 @@ def register(app: typer.Typer) -> None:
         if as_json:
             typer.echo(json.dumps(rp.to_dict(), indent=2))
         else:
-            console.print(_render_replay(rp, every_day))
+            _console().print(_render_replay(rp, every_day))
 
     @app.command("audit")
     def _audit(
@@ -545,4 +614,4 @@ def register(app: typer.Typer) -> None:
             typer.echo(json.dumps(out, indent=2))
         else:
             for a in results:
-                console.print(_render_audit(a, every_day))
+                _console().print(_render_audit(a, every_day))

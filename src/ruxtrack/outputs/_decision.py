@@ -136,12 +136,17 @@ def _source_text(label: str) -> str:
     return label.removesuffix(" (unverified)")
 
 
+_STATEMENT_EFFECTS = frozenset({"info", "monitor", "option"})
+
+
 def _fired(d: Decision) -> list[RationaleEntry]:
-    return [r for r in d.rationale if r.fired]
+    """Rules of the regimen that fired and act on the dose (or withhold it)."""
+    return [r for r in d.rationale if r.fired and r.effect not in _STATEMENT_EFFECTS]
 
 
 def _context_entries(d: Decision) -> list[RationaleEntry]:
-    return [r for r in d.rationale if not r.fired]
+    """How the dose was reached, and the statements (monitoring, options) that apply today."""
+    return [r for r in d.rationale if not r.fired or r.effect in _STATEMENT_EFFECTS]
 
 
 def _inputs(r: RationaleEntry) -> str:
@@ -192,7 +197,7 @@ def render_decision_text(decision: Decision, width: int = 80) -> str:
         out += _rationale_lines(r, width)
     ctx_entries = _context_entries(d)
     if ctx_entries:
-        out += ["", "How the dose was reached"]
+        out += ["", "How the dose was reached, and what else applies"]
         for r in ctx_entries:
             out += _rationale_lines(r, width)
     if d.checked_rules:
@@ -305,7 +310,9 @@ def render_decision_html(decision: Decision) -> str:
     parts.append("</section>")
     ctx_entries = _context_entries(d)
     if ctx_entries:
-        parts.append('<section class="rux-steps"><h3>How the dose was reached</h3>')
+        parts.append(
+            '<section class="rux-steps"><h3>How the dose was reached, and what else applies</h3>'
+        )
         parts.append(
             _li((_rationale_html(r, "rux-rule-step") for r in ctx_entries), "rux-rationale")
         )

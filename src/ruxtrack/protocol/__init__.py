@@ -8,6 +8,8 @@ regimen, over one patient-day (:func:`decide`) or many at once (:func:`decide_ma
 
 from ruxtrack.protocol._ctcae import GradeInterval, grade_interval
 from ruxtrack.protocol._decision import (
+    Action,
+    AlertCode,
     AlertItem,
     Decision,
     DoseOut,
@@ -72,6 +74,8 @@ __all__ = [
     "FINDINGS",
     "FLAGS",
     "INTERVAL_LABS",
+    "Action",
+    "AlertCode",
     "AlertItem",
     "ArrayDecisions",
     "Audit",

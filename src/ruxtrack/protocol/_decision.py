@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,6 +25,7 @@ from ruxtrack.protocol._inputs import (
 )
 from ruxtrack.protocol._schema import (
     LAB_CODES,
+    SCORE_CODES,
     Administration,
     Regimen,
     Rule,
@@ -31,10 +34,13 @@ from ruxtrack.protocol._schema import (
 from ruxtrack.timeline import Timeline
 
 __all__ = [
+    "EXPLAINERS",
     "Action",
+    "AlertCode",
     "AlertItem",
     "Decision",
     "DoseOut",
+    "Explanation",
     "InputUsed",
     "IntervalOut",
     "MonitoringDue",
@@ -47,19 +53,24 @@ __all__ = [
     "decide_many",
 ]
 
-Action = Literal[
-    "start",
-    "continue",
-    "reduce",
-    "hold",
-    "resume",
-    "discontinue",
-    "complete",
-    "not_eligible",
-    "no_recommendation",
-]
+
+class Action(StrEnum):
+    """What the regimen says about today's dose (stable codes; wording is in the renderers)."""
+
+    start = "start"
+    continue_ = "continue"
+    reduce = "reduce"
+    hold = "hold"
+    resume = "resume"
+    discontinue = "discontinue"
+    complete = "complete"
+    not_eligible = "not_eligible"
+    no_recommendation = "no_recommendation"
+
+
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 _ALERT_ONLY = " (recorded as an alert only, as the regimen file declares)"
+_MONITOR_ONLY = " (a monitoring rule: it never withholds the dose)"
 _UNVERIFIED = (
     " [UNVERIFIED: this rule rests on a fact not confirmed against the label; check the "
     "current label before relying on it]"
@@ -166,11 +177,43 @@ class MonitoringDue(BaseModel):
     source: str
 
 
+class AlertCode(StrEnum):
+    """What an alert is about: stable codes that replay, audit and renderers test (never text)."""
+
+    before_course = "before_course"
+    schedule_day_unknown = "schedule_day_unknown"
+    bsa_unknown = "bsa_unknown"
+    dose_not_a_level = "dose_not_a_level"
+    current_dose_unknown = "current_dose_unknown"
+    population_outside = "population_outside"
+    population_unknown = "population_unknown"
+    eligibility_not_met = "eligibility_not_met"
+    eligibility_unknown = "eligibility_unknown"
+    required_input_unusable = "required_input_unusable"
+    rule_alert = "rule_alert"
+    rule_no_recommendation = "rule_no_recommendation"
+    rule_input_unknown = "rule_input_unknown"
+    interval_straddles_threshold = "interval_straddles_threshold"
+    hold_max_exceeded = "hold_max_exceeded"
+    stopped_no_restart = "stopped_no_restart"
+    unexplained_interruption = "unexplained_interruption"
+    bsa_modification = "bsa_modification"
+    above_maximum = "above_maximum"
+    not_whole_tablet = "not_whole_tablet"
+    start_band_caution = "start_band_caution"
+    discontinue_today = "discontinue_today"
+    hold_today = "hold_today"
+    not_eligible_today = "not_eligible_today"
+    no_recommendation = "no_recommendation"
+    note = "note"
+
+
 class AlertItem(BaseModel):
-    """Something the prescriber must see."""
+    """Something the prescriber must see: a stable ``code``, the rule it concerns, and text."""
 
     model_config = _FROZEN
 
+    code: AlertCode
     severity: Literal["critical", "warning", "info"]
     text: str
     rule: str | None = None
@@ -307,6 +350,8 @@ def _inputs_for(rule_when: Any, x: DecisionInputs) -> list[InputUsed]:
                     received=None if base is None else f"day-1 value {human(base)}",
                 )
             )
+        elif name in SCORE_CODES:
+            out.append(InputUsed(name=name, value=_num(x.scores.get(name))))
         elif name == "age_years":
             out.append(InputUsed(name="age_years", value=_num(x.age_years), unit="a"))
         elif name == "days_on_drug":
@@ -368,6 +413,10 @@ def _administrations(regimen: Regimen, x: DecisionInputs, res: ArrayDecisions) -
             )
         ]
     w = int(res.winner[0])
+    if w >= 0 and regimen.rules[w].keep_slots:
+        # each administration reduced, the slots kept (EU strong CYP3A4 inhibitors)
+        base = _base_slots(regimen, x, res)
+        return [DoseOut(slot=s, dose_mg=total / len(base)) for s in base]
     if w >= 0 and regimen.rules[w].administrations:
         note = (
             "on dialysis days only"
@@ -398,6 +447,20 @@ def _administrations(regimen: Regimen, x: DecisionInputs, res: ArrayDecisions) -
             return [DoseOut(slot=s, dose_mg=total / len(slots), note=band.note) for s in slots]
         return _split(total, slots, smallest)
     return _split(total, [a.slot for a in base_adms], smallest)
+
+
+def _base_slots(regimen: Regimen, x: DecisionInputs, res: ArrayDecisions) -> tuple[str, ...]:
+    """The slots of the day's base dose (before a modification)."""
+    base = float(res.base_daily_mg[0])
+    for lv in regimen.dose_levels:
+        if abs(lv.daily_mg - base) < 1e-9:
+            return tuple(a.slot for a in lv.administrations)
+    if regimen.schedule is not None and x.course_day is not None:
+        for p in regimen.schedule.phases:
+            if p.first_day <= x.course_day <= p.last_day:
+                return tuple(a.slot for a in p.administrations)
+    band = _start_band(regimen, x)
+    return tuple(band.slots) if band is not None else ("once_daily",)
 
 
 def _start_band(regimen: Regimen, x: DecisionInputs) -> Any:
@@ -534,20 +597,35 @@ def decide(
     return decide_inputs(reg, x)
 
 
-def explain(reg: Regimen, x: DecisionInputs, res: ArrayDecisions) -> Decision:
-    """The :class:`Decision` for one evaluated row (``res`` has one row)."""
-    action = ACTIONS[int(res.action[0])]
-    flags = {k: bool(v[0]) for k, v in res.flags.items()}
-    rationale: list[RationaleEntry] = []
-    alerts: list[AlertItem] = []
-    actions: list[TeamAction] = []
-    monitoring: list[MonitoringDue] = []
-    st = x.state
-    lb = x.labels
+@dataclass
+class Explanation:
+    """What the explainers of one evaluated row share: the inputs, the engine's row, and the
+    rationale, alerts, team actions and monitoring they add to, in order."""
 
-    def on(d: date | None) -> str:
-        return "an earlier day" if d is None else lb.day(d)
+    reg: Regimen
+    x: DecisionInputs
+    res: ArrayDecisions
+    action: Action
+    flags: dict[str, bool]
+    rationale: list[RationaleEntry] = field(default_factory=list)
+    alerts: list[AlertItem] = field(default_factory=list)
+    actions: list[TeamAction] = field(default_factory=list)
+    monitoring: list[MonitoringDue] = field(default_factory=list)
 
+    def on(self, d: date | None) -> str:
+        return "an earlier day" if d is None else self.x.labels.day(d)
+
+
+def explain_base_dose(c: Explanation) -> None:
+    """Where the base dose comes from: schedule day, starting dose (age band, BSA), current dose."""
+    reg = c.reg
+    x = c.x
+    flags = c.flags
+    rationale = c.rationale
+    alerts = c.alerts
+    st = c.x.state
+    lb = c.x.labels
+    on = c.on
     # base dose
     if reg.schedule is not None:
         day_in = InputUsed(
@@ -571,10 +649,11 @@ def explain(reg: Regimen, x: DecisionInputs, res: ArrayDecisions) -> Decision:
         elif flags["before_course"]:
             text = _before_course_text(reg, x)
             rationale.append(_entry(reg, "before_course", text, "info", reg.source, [day_in]))
-            alerts.append(AlertItem(severity="warning", text=text))
+            alerts.append(AlertItem(code=AlertCode.before_course, severity="warning", text=text))
         elif x.course_day is None:
             alerts.append(
                 AlertItem(
+                    code=AlertCode.schedule_day_unknown,
                     severity="warning",
                     text=(
                         f"Schedule day unknown: the anchor event ({reg.schedule.anchor}) is not "
@@ -628,6 +707,7 @@ def explain(reg: Regimen, x: DecisionInputs, res: ArrayDecisions) -> Decision:
                 if x.bsa_m2 is None:
                     alerts.append(
                         AlertItem(
+                            code=AlertCode.bsa_unknown,
                             severity="warning",
                             text=(
                                 "Body-surface area unknown: give weight and height (Mosteller BSA)."
@@ -636,6 +716,15 @@ def explain(reg: Regimen, x: DecisionInputs, res: ArrayDecisions) -> Decision:
                     )
             if band.note:
                 text += f" {band.note}."
+            if band.caution:
+                alerts.append(
+                    AlertItem(
+                        code=AlertCode.start_band_caution,
+                        severity="warning",
+                        text=f"{band.caution} [{band.caution_source.label()}]",
+                        rule="start",
+                    )
+                )
             rationale.append(
                 _entry(
                     reg,
@@ -671,6 +760,7 @@ def explain(reg: Regimen, x: DecisionInputs, res: ArrayDecisions) -> Decision:
             )
             alerts.append(
                 AlertItem(
+                    code=AlertCode.dose_not_a_level,
                     severity="critical",
                     text=(
                         f"The recorded dose ({human(st.current_daily_mg)} mg/day) is not a dose "
@@ -694,6 +784,7 @@ def explain(reg: Regimen, x: DecisionInputs, res: ArrayDecisions) -> Decision:
     elif st.state == "unknown":
         alerts.append(
             AlertItem(
+                code=AlertCode.current_dose_unknown,
                 severity="warning",
                 text=(
                     "The current dose is unknown and the regimen's dose depends on it: the "
@@ -703,6 +794,16 @@ def explain(reg: Regimen, x: DecisionInputs, res: ArrayDecisions) -> Decision:
         )
         rationale.append(_entry(reg, "current_dose", "Current dose unknown.", "info", reg.source))
 
+
+def explain_eligibility(c: Explanation) -> None:
+    """Population (age) and the eligibility criteria checked before the first dose."""
+    reg = c.reg
+    x = c.x
+    res = c.res
+    flags = c.flags
+    rationale = c.rationale
+    alerts = c.alerts
+    st = c.x.state
     # population and eligibility
     if reg.population is not None and (flags["population_fail"] or flags["population_unknown"]):
         what = "outside" if flags["population_fail"] else "not known to be within"
@@ -718,6 +819,9 @@ def explain(reg: Regimen, x: DecisionInputs, res: ArrayDecisions) -> Decision:
         )
         alerts.append(
             AlertItem(
+                code=AlertCode.population_outside
+                if flags["population_fail"]
+                else AlertCode.population_unknown,
                 severity="critical" if flags["population_fail"] else "warning",
                 text=f"Age {what} the population of {reg.id} ({reg.population.describe()}).",
             )
@@ -739,6 +843,9 @@ def explain(reg: Regimen, x: DecisionInputs, res: ArrayDecisions) -> Decision:
             if not ok:
                 alerts.append(
                     AlertItem(
+                        code=AlertCode.eligibility_unknown
+                        if unknown
+                        else AlertCode.eligibility_not_met,
                         severity="critical" if not unknown else "warning",
                         text=f"Eligibility {'not met' if not unknown else 'unknown'}: {crit.text}"
                         + ("" if not unknown else " -- record it before the first dose"),
@@ -746,6 +853,16 @@ def explain(reg: Regimen, x: DecisionInputs, res: ArrayDecisions) -> Decision:
                     )
                 )
 
+
+def explain_required_labs(c: Explanation) -> None:
+    """Required labs: unusable ones block the dose and are due now; usable ones are due again."""
+    reg = c.reg
+    x = c.x
+    flags = c.flags
+    rationale = c.rationale
+    alerts = c.alerts
+    monitoring = c.monitoring
+    lb = c.x.labels
     # required labs (none after the course: no further dose is decided)
     for req in () if flags["complete"] else reg.required_labs:
         r = x.labs.get(req.column)
@@ -764,6 +881,7 @@ def explain(reg: Regimen, x: DecisionInputs, res: ArrayDecisions) -> Decision:
             )
             alerts.append(
                 AlertItem(
+                    code=AlertCode.required_input_unusable,
                     severity="critical",
                     text=(
                         f"Needed: {r.name} ({r.status}: {r.detail or 'not usable'}). No dose is "
@@ -824,6 +942,18 @@ def explain(reg: Regimen, x: DecisionInputs, res: ArrayDecisions) -> Decision:
             )
         )
 
+
+def explain_rules(c: Explanation) -> None:
+    """The regimen rules that fired (with their team actions, alerts, monitoring) and the
+    dose-limiting rules that could not be decided."""
+    reg = c.reg
+    x = c.x
+    res = c.res
+    flags = c.flags
+    rationale = c.rationale
+    alerts = c.alerts
+    actions = c.actions
+    monitoring = c.monitoring
     # rules that fired, and rules that could not be evaluated
     bad_required = {
         req.column
@@ -861,11 +991,18 @@ def explain(reg: Regimen, x: DecisionInputs, res: ArrayDecisions) -> Decision:
                     )
                 )
             if rule.alert:
-                alerts.append(AlertItem(severity="warning", text=rule.alert, rule=rule.id))
+                alerts.append(
+                    AlertItem(
+                        code=AlertCode.rule_alert, severity="warning", text=rule.alert, rule=rule.id
+                    )
+                )
             if rule.effect == "no_recommendation":
                 alerts.append(
                     AlertItem(
-                        severity="critical", text=f"No dose recommended: {rule.text}", rule=rule.id
+                        code=AlertCode.rule_no_recommendation,
+                        severity="critical",
+                        text=f"No dose recommended: {rule.text}",
+                        rule=rule.id,
                     )
                 )
             if rule.monitoring:
@@ -877,18 +1014,16 @@ def explain(reg: Regimen, x: DecisionInputs, res: ArrayDecisions) -> Decision:
                         source=rule.source.label(),
                     )
                 )
-        elif (
-            res.unknown[0, j]
-            and rule.effect not in ("option", "monitor", "info")
-            and not flags["complete"]
-        ):
+        elif res.unknown[0, j] and rule.effect not in ("option", "info") and not flags["complete"]:
             straddle = [u for u in used if u.interval is not None and u.status == "ok"]
             missing = [
                 u.name for u in used if (u.value is None and u.interval is None) or u.status != "ok"
             ]
             if not straddle and all(m in bad_required for m in missing):
                 continue  # already named by the required-lab alert
-            blocks = rule.when_unknown == "block"
+            # a monitoring rule never blocks a dose: its unknown input is named as a warning
+            blocks = rule.when_unknown == "block" and rule.effect != "monitor"
+            suffix = _MONITOR_ONLY if rule.effect == "monitor" else _ALERT_ONLY
             why = [f"{m} unknown" for m in missing if m not in bad_required]
             why += [
                 f"{x.labs[u.name].name} {x.labs[u.name].text()} lies on both sides of its threshold"
@@ -899,10 +1034,13 @@ def explain(reg: Regimen, x: DecisionInputs, res: ArrayDecisions) -> Decision:
                 why = [f"{', '.join(missing)} unknown"]
             alerts.append(
                 AlertItem(
+                    code=AlertCode.interval_straddles_threshold
+                    if straddle
+                    else AlertCode.rule_input_unknown,
                     severity="critical" if blocks else "warning",
                     text=(
                         f"Rule '{rule.id}' cannot be decided: {'; '.join(why) or 'input unknown'}"
-                        f"{'' if blocks else _ALERT_ONLY}. ({rule.text})"
+                        f"{'' if blocks else suffix}. ({rule.text})"
                     ),
                     rule=rule.id,
                 )
@@ -929,6 +1067,12 @@ def explain(reg: Regimen, x: DecisionInputs, res: ArrayDecisions) -> Decision:
             )
         )
 
+
+def explain_stated_grades(c: Explanation) -> None:
+    """Interval inputs (clinician-stated CTCAE grades): their origin and how rules read them."""
+    x = c.x
+    rationale = c.rationale
+    lb = c.x.labels
     # interval inputs: say where they come from and how rules read them
     for code in LAB_CODES:
         r = x.labs.get(code)
@@ -952,6 +1096,17 @@ def explain(reg: Regimen, x: DecisionInputs, res: ArrayDecisions) -> Decision:
             )
         )
 
+
+def explain_holds_and_limits(c: Explanation) -> None:
+    """Holds and resumes, stops without restart, unexplained interruptions, and the limits
+    (BSA doses, regimen maximum, age-band maximum, alternate-day off days)."""
+    reg = c.reg
+    x = c.x
+    flags = c.flags
+    rationale = c.rationale
+    alerts = c.alerts
+    st = c.x.state
+    on = c.on
     # engine findings
     since = on(st.since)
     if flags["hold_continues"]:
@@ -968,6 +1123,7 @@ def explain(reg: Regimen, x: DecisionInputs, res: ArrayDecisions) -> Decision:
     if flags["hold_max_exceeded"]:
         alerts.append(
             AlertItem(
+                code=AlertCode.hold_max_exceeded,
                 severity="critical",
                 text=(f"Held for {st.state_days} days, beyond the rule's maximum hold: reassess."),
             )
@@ -998,6 +1154,7 @@ def explain(reg: Regimen, x: DecisionInputs, res: ArrayDecisions) -> Decision:
     if flags["stopped_no_restart"]:
         alerts.append(
             AlertItem(
+                code=AlertCode.stopped_no_restart,
                 severity="critical",
                 text=(
                     f"Ruxolitinib was stopped on {since} by "
@@ -1018,6 +1175,7 @@ def explain(reg: Regimen, x: DecisionInputs, res: ArrayDecisions) -> Decision:
     if flags["unexplained_interruption"]:
         alerts.append(
             AlertItem(
+                code=AlertCode.unexplained_interruption,
                 severity="critical",
                 text=(
                     f"Ruxolitinib not given since {since} and "
@@ -1037,6 +1195,7 @@ def explain(reg: Regimen, x: DecisionInputs, res: ArrayDecisions) -> Decision:
     if flags["bsa_modification"]:
         alerts.append(
             AlertItem(
+                code=AlertCode.bsa_modification,
                 severity="critical",
                 text=(
                     "A modification applies to a body-surface-area dose; the BSA dose steps "
@@ -1048,6 +1207,7 @@ def explain(reg: Regimen, x: DecisionInputs, res: ArrayDecisions) -> Decision:
     if flags["above_max"]:
         alerts.append(
             AlertItem(
+                code=AlertCode.above_maximum,
                 severity="critical",
                 text=(
                     f"The computed dose is above the regimen maximum ({reg.max_daily_mg:g} "
@@ -1088,6 +1248,14 @@ def explain(reg: Regimen, x: DecisionInputs, res: ArrayDecisions) -> Decision:
             )
         )
 
+
+def explain_administration(c: Explanation) -> None:
+    """Doses that no whole tablet gives, and the alert that names the day's action."""
+    reg = c.reg
+    x = c.x
+    res = c.res
+    action = c.action
+    alerts = c.alerts
     adms = _administrations(reg, x, res)
     smallest = min(reg.formulations.tablets_mg)
     for a in adms:
@@ -1100,6 +1268,7 @@ def explain(reg: Regimen, x: DecisionInputs, res: ArrayDecisions) -> Decision:
                 )
             alerts.append(
                 AlertItem(
+                    code=AlertCode.not_whole_tablet,
                     severity="warning",
                     text=(
                         f"{a.dose_mg:g} mg is not a whole number of the smallest tablet "
@@ -1110,14 +1279,33 @@ def explain(reg: Regimen, x: DecisionInputs, res: ArrayDecisions) -> Decision:
             )
             break
     if action == "discontinue":
-        alerts.append(AlertItem(severity="critical", text="Discontinue ruxolitinib today."))
+        alerts.append(
+            AlertItem(
+                code=AlertCode.discontinue_today,
+                severity="critical",
+                text="Discontinue ruxolitinib today.",
+            )
+        )
     elif action == "hold":
-        alerts.append(AlertItem(severity="critical", text="Hold ruxolitinib today (no dose)."))
+        alerts.append(
+            AlertItem(
+                code=AlertCode.hold_today,
+                severity="critical",
+                text="Hold ruxolitinib today (no dose).",
+            )
+        )
     elif action == "not_eligible":
-        alerts.append(AlertItem(severity="critical", text=f"Not eligible for {reg.id} today."))
+        alerts.append(
+            AlertItem(
+                code=AlertCode.not_eligible_today,
+                severity="critical",
+                text=f"Not eligible for {reg.id} today.",
+            )
+        )
     elif action == "no_recommendation" and not any(a.severity == "critical" for a in alerts):
         alerts.append(
             AlertItem(
+                code=AlertCode.no_recommendation,
                 severity="critical",
                 text=(
                     "No recommendation: an input the regimen needs is missing or unknown (see "
@@ -1125,8 +1313,17 @@ def explain(reg: Regimen, x: DecisionInputs, res: ArrayDecisions) -> Decision:
                 ),
             )
         )
+
+
+def explain_notes(c: Explanation) -> None:
+    """Notes of the inputs, the regimen's monitoring schedule, and a fallback rationale."""
+    reg = c.reg
+    x = c.x
+    rationale = c.rationale
+    alerts = c.alerts
+    monitoring = c.monitoring
     for note in x.notes:
-        alerts.append(AlertItem(severity="info", text=note))
+        alerts.append(AlertItem(code=AlertCode.note, severity="info", text=note))
     for item in reg.monitoring:
         monitoring.append(
             MonitoringDue(
@@ -1138,6 +1335,36 @@ def explain(reg: Regimen, x: DecisionInputs, res: ArrayDecisions) -> Decision:
         )
     if not rationale:
         rationale.append(_entry(reg, "regimen", reg.title, "info", reg.source))
+
+
+#: One explainer per concern, in the order their entries appear in a decision.
+EXPLAINERS: tuple[Callable[[Explanation], None], ...] = (
+    explain_base_dose,
+    explain_eligibility,
+    explain_required_labs,
+    explain_rules,
+    explain_stated_grades,
+    explain_holds_and_limits,
+    explain_administration,
+    explain_notes,
+)
+
+
+def explain(reg: Regimen, x: DecisionInputs, res: ArrayDecisions) -> Decision:
+    """The :class:`Decision` for one evaluated row (``res`` has one row): each explainer of
+    :data:`EXPLAINERS` adds what it explains, then the decision is assembled."""
+    c = Explanation(
+        reg=reg,
+        x=x,
+        res=res,
+        action=Action(ACTIONS[int(res.action[0])]),
+        flags={k: bool(v[0]) for k, v in res.flags.items()},
+    )
+    for explainer in EXPLAINERS:
+        explainer(c)
+    action, rationale, alerts = c.action, c.rationale, c.alerts
+    actions, monitoring, st, lb = c.actions, c.monitoring, x.state, x.labels
+    adms = _administrations(reg, x, res)
     checked = tuple(
         rule.id for j, rule in enumerate(reg.rules) if not res.met[0, j] and not res.unknown[0, j]
     )

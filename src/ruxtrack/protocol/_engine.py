@@ -18,6 +18,7 @@ from ruxtrack.protocol._schema import (
     FACT_CODES,
     LAB_CODES,
     LIMITING_EFFECTS,
+    SCORE_CODES,
     Condition,
     Regimen,
 )
@@ -122,7 +123,7 @@ def required_columns(regimen: Regimen) -> tuple[str, ...]:
     ]
     for lab in LAB_CODES:
         cols += [lab, f"{lab}_status", f"{lab}@change"]
-    cols += list(FACT_CODES)
+    cols += list(FACT_CODES) + list(SCORE_CODES)
     for cls in regimen.drug_classes():
         cols += [f"drug:{cls}", f"drug_mg:{cls}", f"drug:{cls}@change", f"drug_mg:{cls}@change"]
     return tuple(cols)

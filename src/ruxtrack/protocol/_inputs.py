@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 
@@ -30,8 +30,10 @@ from ruxtrack.protocol._engine import (
 from ruxtrack.protocol._schema import (
     FACT_CODES,
     LAB_CODES,
+    SCORE_CODES,
     Interactions,
     Regimen,
+    load_inputs,
     load_interactions,
 )
 from ruxtrack.timeline import DrugExposure, Frequency, Timeline, format_offset
@@ -245,6 +247,7 @@ class DecisionInputs:
     labs: Mapping[str, LabReading]
     facts: Mapping[str, bool | None]
     state: DoseState
+    scores: Mapping[str, float | None] = field(default_factory=dict)
     age_years: float | None = None
     bsa_m2: float | None = None
     weight_kg: float | None = None
@@ -304,6 +307,8 @@ def to_columns(regimen: Regimen, rows: Sequence[DecisionInputs]) -> dict[str, np
         for fact in FACT_CODES:
             value = s.taper_in_progress if fact == "taper_in_progress" else x.facts.get(fact)
             data[fact].append(_f(value))
+        for score in SCORE_CODES:
+            data[score].append(_f(x.scores.get(score)))
         data["age_years"].append(_f(x.age_years))
         data["bsa_m2"].append(_f(x.bsa_m2))
         for cls in classes:
@@ -379,7 +384,22 @@ def parse_current_dose(text: str) -> float:
     return float(m["dose"]) * _per_day(m["freq"])
 
 
-def parse_drug(text: str, interactions: Interactions | None = None) -> DrugFact:
+def with_combinations(
+    facts: Sequence[DrugFact], table: Interactions, region: str | None = None
+) -> tuple[DrugFact, ...]:
+    """The drugs of a day plus one fact per combination they complete (``interactions.yaml``
+    ``combinations``: e.g. letermovir with ciclosporin acts as a strong CYP3A inhibitor)."""
+    del region  # combinations hold under every label read so far
+    names = [f.name for f in facts]
+    extra = [
+        DrugFact(c.name, c.classes, None) for c in table.combined(names) if c.name not in names
+    ]
+    return (*facts, *extra)
+
+
+def parse_drug(
+    text: str, interactions: Interactions | None = None, region: str | None = None
+) -> DrugFact:
     """A concomitant drug from ``NAME[:DOSE]``, e.g. ``fluconazole:200mg/day`` or ``posaconazole``.
 
     Raises
@@ -406,7 +426,9 @@ def parse_drug(text: str, interactions: Interactions | None = None) -> DrugFact:
             )
         daily = float(m["dose"]) * _per_day(m["freq"])
     entry = table.entry(name)
-    return DrugFact(entry.name if entry else name, entry.classes if entry else (), daily)
+    return DrugFact(
+        entry.name if entry else name, entry.classes_for(region) if entry else (), daily
+    )
 
 
 def _parse_number_unit(text: str | float, default_unit: str) -> tuple[float, str, str]:
@@ -474,6 +496,7 @@ def adhoc_inputs(
     bilirubin: str | float | None = None,
     bilirubin_uln: str | float | None = None,
     liver_gvhd: bool | None = False,
+    liver_gvhd_score: float | None = None,
     crcl: str | float | None = None,
     dialysis: bool | None = False,
     age: float | None = None,
@@ -485,8 +508,13 @@ def adhoc_inputs(
     invasive_ventilation: bool | None = None,
     other_interventional_trial: bool | None = None,
     on_date: date | None = None,
+    facts: Mapping[str, bool | None] | None = None,
+    scores: Mapping[str, float | None] | None = None,
 ) -> DecisionInputs:
     """Inputs typed at the bedside, without history (labs are taken as measured today).
+
+    ``facts`` and ``scores`` give any yes/no fact or graded finding of ``knowledge/inputs.yaml``
+    by name (the named keywords are shortcuts for the common ones).
 
     Bare numbers are read in 10^9/L (platelets, ANC), mg/dL (bilirubin and its ULN), mL/min (CrCl),
     kg and cm; a unit written with the value is converted by :mod:`ruxtrack.units`.
@@ -496,6 +524,18 @@ def adhoc_inputs(
     EvaluationError
         When a value is not a number, the current dose or a drug dose cannot be read.
     """
+    catalogue = load_inputs()
+    for name in (*(facts or {}), *(scores or {})):
+        spec = catalogue.get(name)
+        kind = "fact" if name in (facts or {}) else "score"
+        if spec is None or spec.kind != kind or not spec.adhoc:
+            known = ", ".join(i.name for i in catalogue.inputs if i.kind == kind and i.adhoc)
+            raise EvaluationError(f'{kind} "{name}" cannot be typed (inputs.yaml: {known})')
+        value = (scores or {}).get(name)
+        if kind == "score" and value is not None and spec.range is not None:
+            lo, hi = spec.range
+            if not lo <= value <= hi:
+                raise EvaluationError(f"{name} {value:g}: outside {lo:g} to {hi:g}")
     if day == 0:
         raise EvaluationError(
             "course day 0 does not exist: day 1 is the day of the first dose and the day "
@@ -545,7 +585,9 @@ def adhoc_inputs(
         "patient's recorded history (the store form of the decision)."
     ]
     table = load_interactions()
-    drug_facts = tuple(parse_drug(d, table) for d in drugs)
+    drug_facts = with_combinations(
+        [parse_drug(d, table, regimen.region) for d in drugs], table, regimen.region
+    )
     for d in drug_facts:
         if not d.classes:
             notes.append(
@@ -569,14 +611,18 @@ def adhoc_inputs(
         course_day=course_day,
         days_on_drug=day,
         labs=labs,
+        scores={"liver_gvhd_score": liver_gvhd_score, **(scores or {})},
         facts={
-            "liver_gvhd": liver_gvhd,
+            "liver_gvhd": liver_gvhd
+            if liver_gvhd_score is None
+            else bool(liver_gvhd) or liver_gvhd_score > 0,
             "dialysis": dialysis,
             "invasive_ventilation": invasive_ventilation,
             "covid_pcr_confirmed": covid_pcr_confirmed,
             "who_viral_pneumonia": who_viral_pneumonia,
             "other_interventional_trial": other_interventional_trial,
-        },
+        }
+        | dict(facts or {}),
         state=state,
         age_years=age,
         bsa_m2=_bsa(weight_kg, height_cm),
@@ -701,7 +747,7 @@ def dose_state(
         taper_in_progress=taper,
         reason=cur.reason,
         labs_at_change=labs,
-        drugs_at_change=_drugs_on(tl, since),
+        drugs_at_change=_drugs_on(tl, since, regimen.region),
         bounds_at_change={code: readings[code].bounds() for code in INTERVAL_LABS},
     )
 
@@ -930,30 +976,51 @@ def _crcl_from_creatinine(
     )
 
 
-def _drugs_on(tl: Timeline, day: date) -> tuple[DrugFact, ...]:
+def _drugs_on(tl: Timeline, day: date, region: str | None) -> tuple[DrugFact, ...]:
     table = load_interactions()
     out = []
     for d in tl.drugs_on(_end_of(day)):
         if d.drug == DRUG:
             continue
         entry = table.entry(d.drug)
-        out.append(DrugFact(d.drug, entry.classes if entry else (), _daily_mg(d)))
-    return tuple(out)
+        name = entry.name if entry else d.drug
+        out.append(DrugFact(name, entry.classes_for(region) if entry else (), _daily_mg(d)))
+    return with_combinations(out, table, region)
 
 
-def _fact(tl: Timeline, kinds: Sequence[str], at: datetime) -> bool | None:
-    found: tuple[datetime, bool] | None = None
+T = TypeVar("T")
+
+
+def _latest(
+    tl: Timeline, kinds: Sequence[str], at: datetime, read: Callable[[Any], T | None]
+) -> T | None:
+    """The latest readable assessment of any of ``kinds`` on or before ``at``."""
+    found: tuple[datetime, T] | None = None
     for kind in kinds:
         for t, a in tl.assessments_of(kind):
             if t > at:
                 break
-            value = a.as_bool()
-            if value is None:
-                number = a.as_float()
-                value = None if number is None else number > 0
+            value = read(a)
             if value is not None and (found is None or t >= found[0]):
                 found = (t, value)
     return None if found is None else found[1]
+
+
+def _score(tl: Timeline, kinds: Sequence[str], at: datetime) -> float | None:
+    """The latest graded assessment (a stage or organ score) on or before ``at``."""
+    return _latest(tl, kinds, at, lambda a: a.as_float())
+
+
+def _as_fact(a: Any) -> bool | None:
+    value: bool | None = a.as_bool()
+    if value is None:
+        number = a.as_float()
+        value = None if number is None else number > 0
+    return value
+
+
+def _fact(tl: Timeline, kinds: Sequence[str], at: datetime) -> bool | None:
+    return _latest(tl, kinds, at, _as_fact)
 
 
 def _ventilated(tl: Timeline, at: datetime) -> bool | None:
@@ -1046,14 +1113,20 @@ def inputs_from_timeline(
     covid_pcr = _fact(timeline, ["covid_pcr"], fact_at)
     positive = any(n == "covid_positive" and t <= fact_at for (n, _), t in timeline.anchors.items())
     covid = covid_pcr if covid_pcr is not None else (True if positive else None)
-    facts = {
-        "liver_gvhd": _fact(timeline, ["liver_gvhd", "gvhd_stage_liver"], at),
-        "dialysis": _fact(timeline, ["dialysis"], at),
-        "invasive_ventilation": _ventilated(timeline, fact_at),
-        "covid_pcr_confirmed": covid,
-        "who_viral_pneumonia": _fact(timeline, ["who_viral_pneumonia"], fact_at),
-        "other_interventional_trial": _fact(timeline, ["interventional_trial"], fact_at),
-    }
+    catalogue = load_inputs()
+    facts: dict[str, bool | None] = {}
+    scores: dict[str, float | None] = {}
+    for spec in catalogue.inputs:
+        if spec.timeline is None:
+            continue
+        when = fact_at if spec.timeline.at == "course_start" else at
+        if spec.kind == "fact":
+            facts[spec.name] = _fact(timeline, spec.timeline.assessments, when)
+        elif spec.kind == "score":
+            scores[spec.name] = _score(timeline, spec.timeline.assessments, when)
+    # derived facts (inputs.yaml `derived:`)
+    facts["invasive_ventilation"] = _ventilated(timeline, fact_at)
+    facts["covid_pcr_confirmed"] = covid
     return DecisionInputs(
         regimen_id=regimen.id,
         on_date=day,
@@ -1061,13 +1134,14 @@ def inputs_from_timeline(
         days_on_drug=days_on,
         labs=labs,
         facts=facts,
+        scores=scores,
         state=state,
         age_years=timeline.age_at(at),
         bsa_m2=_bsa(weight_kg, height_cm),
         weight_kg=weight_kg,
         height_cm=height_cm,
         baseline=baseline,
-        drugs=_drugs_on(timeline, day),
+        drugs=_drugs_on(timeline, day, regimen.region),
         patient_id=timeline.patient.patient_id,
         labels=labels,
     )

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from ruxtrack.protocol._decision import Decision, explain
+from ruxtrack.protocol._decision import AlertCode, Decision, explain
 from ruxtrack.protocol._engine import ArrayDecisions, evaluate_columns
 from ruxtrack.protocol._inputs import (
     DRUG,
@@ -417,9 +417,7 @@ def _assess(
     base = dec.scheduled_daily_mg
     base_txt = _base_text(reg, x, base)
     labs_txt = _labs_text(reg, x)
-    undecided = [
-        a.text for a in dec.alerts if a.rule and "lies on both sides of its threshold" in a.text
-    ]
+    undecided = [a.text for a in dec.alerts if a.code is AlertCode.interval_straddles_threshold]
     given = recorded is None or recorded > 0
 
     # population: every day of such a patient, whatever was given. An eligibility criterion on
@@ -597,7 +595,11 @@ def _assess(
         category = "given_after_discontinuation"
     elif given and dec.action == "not_eligible":
         category = "given_when_not_eligible"
-        crit = [a.text for a in dec.alerts if a.rule and a.rule.startswith("eligibility.")]
+        crit = [
+            a.text
+            for a in dec.alerts
+            if a.code in (AlertCode.eligibility_not_met, AlertCode.eligibility_unknown)
+        ]
         found.append(Finding(code="not_eligible", text="; ".join(crit) or "not eligible"))
     elif given and dec.action == "complete":
         category = "given_after_completion"

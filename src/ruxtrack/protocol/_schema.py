@@ -9,11 +9,12 @@ with a verification status on every entry. The engine has no regimen-specific co
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from ruxtrack.errors import KnowledgeFileError
 from ruxtrack.knowledge import Citation, SourceRef, knowledge_path, load_yaml, validate_knowledge
@@ -49,25 +50,80 @@ LabCode = Literal["plt", "anc", "bili_xuln", "crcl"]
 LAB_CODES: tuple[str, ...] = ("plt", "anc", "bili_xuln", "crcl")
 #: Labs whose fall from the first day of dosing a rule can test.
 FALL_CODES: tuple[str, ...] = ("plt", "anc")
-#: Yes/no facts a rule or an eligibility criterion can test.
-FactCode = Literal[
-    "liver_gvhd",
-    "dialysis",
-    "invasive_ventilation",
-    "covid_pcr_confirmed",
-    "who_viral_pneumonia",
-    "other_interventional_trial",
-    "taper_in_progress",
-]
-FACT_CODES: tuple[str, ...] = (
-    "liver_gvhd",
-    "dialysis",
-    "invasive_ventilation",
-    "covid_pcr_confirmed",
-    "who_viral_pneumonia",
-    "other_interventional_trial",
-    "taper_in_progress",
-)
+
+
+class TimelineSource(BaseModel):
+    """Where the timeline supplies an input: the latest of these assessment kinds."""
+
+    model_config = _FROZEN
+
+    assessments: tuple[str, ...] = Field(min_length=1)
+    at: Literal["decision", "course_start"] = "decision"
+
+
+class InputSpec(BaseModel):
+    """One input a rule can test (``knowledge/inputs.yaml``)."""
+
+    model_config = _FROZEN
+
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+    kind: Literal["lab", "fact", "score"]
+    label: str
+    unit: str | None = None
+    range: tuple[float, float] | None = None
+    cli: str | None = None
+    timeline: TimelineSource | None = None
+    derived: str | None = None
+    adhoc: bool = Field(default=True, description="may be typed at the bedside (--fact/--score)")
+    source: SourceRef
+
+
+class _DataFile(BaseModel):
+    """What every protocol data file starts with: its id, version and citations by key."""
+
+    model_config = _FROZEN
+
+    id: str
+    version: str
+    sources: dict[str, Citation]
+
+
+class InputCatalogue(_DataFile):
+    """The inputs rules can test, declared once (read by the schema, builders and CLI)."""
+
+    inputs: tuple[InputSpec, ...]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> InputCatalogue:
+        names = [i.name for i in self.inputs]
+        if len(set(names)) != len(names):
+            raise ValueError("an input is declared twice")
+        for i in self.inputs:
+            if i.source.key not in self.sources:
+                raise ValueError(f"input {i.name}: source key {i.source.key!r} not in sources")
+            if i.kind != "lab" and (i.timeline is None) == (i.derived is None):
+                raise ValueError(f"input {i.name}: give timeline (assessments) or derived")
+        return self
+
+    def of_kind(self, kind: str) -> tuple[str, ...]:
+        return tuple(i.name for i in self.inputs if i.kind == kind)
+
+    def get(self, name: str) -> InputSpec | None:
+        return next((i for i in self.inputs if i.name == name), None)
+
+
+@cache
+def load_inputs() -> InputCatalogue:
+    """The packaged ``inputs.yaml`` catalogue."""
+    path = knowledge_path("inputs.yaml")
+    result: InputCatalogue = validate_knowledge(InputCatalogue, load_yaml(path), path)
+    return result
+
+
+#: Yes/no facts a rule or an eligibility criterion can test (``kind: fact`` in inputs.yaml).
+FACT_CODES: tuple[str, ...] = load_inputs().of_kind("fact")
+#: Graded findings a rule can test (``kind: score``).
+SCORE_CODES: tuple[str, ...] = load_inputs().of_kind("score")
 Slot = Literal["morning", "evening", "once_daily", "after_dialysis", "daily_split_not_stated"]
 
 _AGE = re.compile(r"^\s*(?P<n>[0-9]+(?:\.[0-9]+)?)\s*(?P<u>d|mo|y)\s*$")
@@ -126,11 +182,16 @@ class Range(BaseModel):
         return f"{lo}{name}{hi}"
 
 
-class Condition(BaseModel):
+class _ConditionBase(BaseModel):
     """All clauses must hold (AND). An empty condition always holds.
 
     A clause whose input is unknown makes the condition unknown unless another clause is false.
+    The yes/no facts and graded scores of ``knowledge/inputs.yaml`` are added as fields by
+    :data:`Condition` (one per catalogue entry).
     """
+
+    FACTS: ClassVar[tuple[str, ...]] = ()
+    SCORES: ClassVar[tuple[str, ...]] = ()
 
     model_config = _FROZEN
 
@@ -149,20 +210,13 @@ class Condition(BaseModel):
     )
     level: str | None = Field(default=None, description="current dose level is this level id")
     at_lowest_level: bool | None = None
-    liver_gvhd: bool | None = None
-    dialysis: bool | None = None
-    invasive_ventilation: bool | None = None
-    covid_pcr_confirmed: bool | None = None
-    who_viral_pneumonia: bool | None = None
-    other_interventional_trial: bool | None = None
-    taper_in_progress: bool | None = None
     drug_class: str | None = Field(default=None, description="a class of interactions.yaml")
     drug_daily_mg: Range | None = Field(
         default=None, description="daily dose of the drug_class drug (needs drug_class)"
     )
 
     @model_validator(mode="after")
-    def _drug_dose_needs_class(self) -> Condition:
+    def _drug_dose_needs_class(self) -> _ConditionBase:
         if self.drug_daily_mg is not None and self.drug_class is None:
             raise ValueError("drug_daily_mg needs drug_class")
         return self
@@ -177,6 +231,7 @@ class Condition(BaseModel):
             "age_years",
             "days_on_drug",
             "state_days",
+            *type(self).SCORES,
         ):
             rng = getattr(self, name)
             if rng is not None:
@@ -185,7 +240,8 @@ class Condition(BaseModel):
 
     def fact_clauses(self) -> list[tuple[str, bool]]:
         """(fact, expected value) for every yes/no clause."""
-        return [(f, getattr(self, f)) for f in FACT_CODES if getattr(self, f) is not None]
+        facts = type(self).FACTS
+        return [(f, getattr(self, f)) for f in facts if getattr(self, f) is not None]
 
     def describe(self) -> str:
         """The condition as a readable expression."""
@@ -203,6 +259,29 @@ class Condition(BaseModel):
                 drug += f" ({self.drug_daily_mg.text('daily mg')})"
             parts.append(drug)
         return " and ".join(parts) if parts else "always"
+
+
+def condition_model(catalogue: InputCatalogue) -> type[_ConditionBase]:
+    """The rule-condition model: fixed clauses plus one field per fact or score of the
+    catalogue (a new catalogue entry is a new clause, nothing else)."""
+    fields: dict[str, Any] = {}
+    for spec in catalogue.inputs:
+        if spec.kind == "fact":
+            fields[spec.name] = (bool | None, Field(default=None, description=spec.label))
+        elif spec.kind == "score":
+            fields[spec.name] = (Range | None, Field(default=None, description=spec.label))
+    model: type[_ConditionBase] = create_model(
+        "Condition", __base__=_ConditionBase, __module__=__name__, **fields
+    )
+    model.FACTS = catalogue.of_kind("fact")
+    model.SCORES = catalogue.of_kind("score")
+    return model
+
+
+if TYPE_CHECKING:
+    Condition = _ConditionBase
+else:
+    Condition = condition_model(load_inputs())
 
 
 class Administration(BaseModel):
@@ -302,11 +381,17 @@ class StartBand(BaseModel):
     slots: tuple[Slot, ...] = ("morning", "evening")
     note: str | None = None
     source: SourceRef
+    caution: str | None = Field(
+        default=None, description="a warning shown with every start in this band (a discrepancy)"
+    )
+    caution_source: SourceRef | None = None
 
     @model_validator(mode="after")
     def _one_dose(self) -> StartBand:
         if (self.level is None) == (self.mg_per_m2 is None):
             raise ValueError("a start band gives a level or mg_per_m2, not both")
+        if (self.caution is None) != (self.caution_source is None):
+            raise ValueError("caution and caution_source go together")
         for a in (self.min_age, self.below_age):
             if a is not None:
                 parse_age(a)
@@ -403,6 +488,11 @@ class Rule(BaseModel):
     after_rules: tuple[str, ...] = ()
     within_days: Annotated[int, Field(ge=0)] | None = None
     optional: bool = False
+    keep_slots: bool = Field(
+        default=False,
+        description="a reduce_to_percent that reduces each administration and keeps the slots "
+        "(twice daily stays twice daily, sub-tablet doses flagged for the pharmacy)",
+    )
     when_unknown: Literal["block", "alert"] = Field(
         default="block",
         description="an unknown input blocks any dose (default) or only raises an alert",
@@ -545,6 +635,7 @@ class Regimen(BaseModel):
         if self.population is not None:
             refs.append(self.population.source)
         refs += [lv.source for lv in self.dose_levels] + [b.source for b in self.start]
+        refs += [b.caution_source for b in self.start if b.caution_source is not None]
         refs += [r.source for r in self.required_labs] + [e.source for e in self.eligibility]
         refs += [self.body_measures.source] if self.body_measures else []
         refs += [r.source for r in self.rules] + [m.source for m in self.monitoring]
@@ -629,6 +720,15 @@ class DrugClass(BaseModel):
     source: SourceRef
 
 
+class LabelClasses(BaseModel):
+    """A label's own classification of a drug, where it differs from the default."""
+
+    model_config = _FROZEN
+
+    classes: tuple[str, ...]
+    source: SourceRef
+
+
 class InteractionDrug(BaseModel):
     model_config = _FROZEN
 
@@ -636,28 +736,61 @@ class InteractionDrug(BaseModel):
     aliases: tuple[str, ...] = ()
     classes: tuple[str, ...]
     source: SourceRef
+    by_region: dict[str, LabelClasses] = Field(
+        default_factory=dict,
+        description="region of the regimen (US, EU) -> that label's classification of the drug",
+    )
+
+    def classes_for(self, region: str | None) -> tuple[str, ...]:
+        """The classes under the label of ``region`` (the default where it says nothing)."""
+        own = self.by_region.get(region or "")
+        return self.classes if own is None else own.classes
 
 
-class Interactions(BaseModel):
-    """Drugs that change ruxolitinib exposure, grouped into the classes rules name."""
+class Combination(BaseModel):
+    """Drugs that together act as another class (letermovir with ciclosporin: strong CYP3A)."""
 
     model_config = _FROZEN
 
-    id: str
-    version: str
-    sources: dict[str, Citation]
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_+]*$")]
+    drugs: tuple[str, ...] = Field(min_length=2)
+    classes: tuple[str, ...]
+    source: SourceRef
+
+
+class Interactions(_DataFile):
+    """Drugs that change ruxolitinib exposure, grouped into the classes rules name."""
+
     classes: dict[str, DrugClass]
     drugs: tuple[InteractionDrug, ...]
+    combinations: tuple[Combination, ...] = ()
 
     @model_validator(mode="after")
     def _refs(self) -> Interactions:
+        names = {d.name for d in self.drugs}
         for d in self.drugs:
-            for c in d.classes:
+            refs = [(d.classes, d.source)] + [(o.classes, o.source) for o in d.by_region.values()]
+            for classes, src in refs:
+                for c in classes:
+                    if c not in self.classes:
+                        raise ValueError(f"drug {d.name}: unknown class {c!r}")
+                if src.key not in self.sources:
+                    raise ValueError(f"drug {d.name}: source key {src.key!r} not in sources")
+        for combo in self.combinations:
+            for n in combo.drugs:
+                if n not in names:
+                    raise ValueError(f"combination {combo.name}: drug {n!r} is not in drugs")
+            for c in combo.classes:
                 if c not in self.classes:
-                    raise ValueError(f"drug {d.name}: unknown class {c!r}")
-            if d.source.key not in self.sources:
-                raise ValueError(f"drug {d.name}: source key {d.source.key!r} not in sources")
+                    raise ValueError(f"combination {combo.name}: unknown class {c!r}")
+            if combo.source.key not in self.sources:
+                raise ValueError(f"combination {combo.name}: source key not in sources")
         return self
+
+    def combined(self, names: Sequence[str]) -> tuple[Combination, ...]:
+        """The combinations all of whose drugs are among ``names`` (canonical drug names)."""
+        have = set(names)
+        return tuple(c for c in self.combinations if set(c.drugs) <= have)
 
     def classes_of(self, drug: str) -> tuple[str, ...]:
         """Classes of a drug given by name or alias (lower-case, spaces and '/' as '_')."""
