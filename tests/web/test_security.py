@@ -163,3 +163,21 @@ def test_sign_out_ends_the_session(client: TestClient[Any]) -> None:
     r = client.post("/logout", data={"_csrf_token": csrf_of(page.text)}, follow_redirects=False)
     assert r.status_code in (302, 303)
     assert client.get("/patients", follow_redirects=False).status_code in (302, 303)
+
+
+def test_disabling_an_account_ends_its_sessions(store: Store) -> None:
+    accounts.create_user(store, "to-disable", "clinician", "another-password-1")
+    with TestClient(create_app(store=store), base_url="http://127.0.0.1") as c:
+        page = c.get("/login")
+        c.post(
+            "/login",
+            data={
+                "username": "to-disable",
+                "password": "another-password-1",
+                "_csrf_token": csrf_of(page.text),
+            },
+        )
+        assert c.get("/patients").status_code == 200
+        accounts.disable_user(store, "to-disable")
+        r = c.get("/patients", follow_redirects=False)
+        assert r.status_code in (302, 303) and r.headers["location"] == "/login"

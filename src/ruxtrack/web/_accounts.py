@@ -20,6 +20,7 @@ __all__ = [
     "generate_password",
     "issue_token",
     "list_users",
+    "still_active",
     "user_for_token",
 ]
 
@@ -45,6 +46,16 @@ def authenticate(store: Store, name: str, password: str, client: str | None) -> 
     """The user when name and password match and the account is usable (lockout applies;
     every attempt is audited by the accounts module)."""
     return _web_user(accounts.authenticate(store, name, password, client=client))
+
+
+def still_active(store: Store, user: WebUser) -> bool:
+    """Whether a signed-in user's account still exists, is enabled and has the same role
+    (checked on every request, so disabling an account ends its sessions at once)."""
+    try:
+        found = accounts.get_user(store, user.name)
+    except accounts.UnknownUserError:
+        return False
+    return not found.disabled and found.role.value == user.role
 
 
 def user_for_token(store: Store, token: str) -> WebUser | None:

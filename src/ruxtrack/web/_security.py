@@ -19,7 +19,7 @@ from litestar.middleware.session.server_side import (
 )
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from ruxtrack.web._accounts import WebUser, user_for_token
+from ruxtrack.web._accounts import WebUser, still_active, user_for_token
 
 __all__ = [
     "CSP",
@@ -109,7 +109,11 @@ def current_user(connection: ASGIConnection[Any, Any, Any, Any]) -> WebUser | No
             connection.clear_session()
         elif isinstance(session.get("user"), str) and isinstance(session.get("role"), str):
             user = WebUser(name=session["user"], role=session["role"])
-            session["seen"] = now
+            if still_active(app_state.store, user):
+                session["seen"] = now
+            else:
+                connection.clear_session()
+                user = None
     state[_USER] = user
     return user
 
