@@ -1284,7 +1284,7 @@ def explain_administration(c: Explanation) -> None:
             AlertItem(
                 code=AlertCode.discontinue_today,
                 severity="critical",
-                text="Discontinue ruxolitinib today.",
+                text="The regimen stops ruxolitinib from today; the prescriber decides.",
             )
         )
     elif action == "hold":
@@ -1292,7 +1292,7 @@ def explain_administration(c: Explanation) -> None:
             AlertItem(
                 code=AlertCode.hold_today,
                 severity="critical",
-                text="Hold ruxolitinib today (no dose).",
+                text="The regimen holds ruxolitinib today (no dose); the prescriber decides.",
             )
         )
     elif action == "not_eligible":
