@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
@@ -100,7 +101,7 @@ def import_command(
     """
     with _store(db) as store, cli_errors():
         _import_into(store, path, f"Imported {path}")
-        console.print(f"store: {store.url}", markup=False)
+        console.print(f"store: {store.url}", soft_wrap=True)
 
 
 def export_command(
@@ -115,8 +116,8 @@ def export_command(
         counts = store.counts()
         files = store.export_folder(directory, format=format.lower())  # type: ignore[arg-type]
         for name, file in files.items():
-            console.print(f"{file}  {counts[name]} rows", markup=False)
-        console.print(f"exported {counts['patients']} patients from {store.url}", markup=False)
+            console.print(f"{file}  {counts[name]} rows", soft_wrap=True)
+        console.print(f"exported {counts['patients']} patients from {store.url}", soft_wrap=True)
 
 
 def patients_command(db: DbOption = None) -> None:
@@ -124,14 +125,19 @@ def patients_command(db: DbOption = None) -> None:
     with _store(db) as store, cli_errors():
         rows = store.patients()
         if not rows:
-            console.print(f"No patients in {store.url}.", markup=False)
+            console.print(f"No patients in {store.url}.", soft_wrap=True)
             return
+        console.print(f"{len(rows)} patients in {store.url}", soft_wrap=True)
         table = Table(
-            title=f"{len(rows)} patients in {store.url}",
-            title_justify="left",
-            caption="basis: dates, or days relative to an anchor only; ev events, lab "
-            "observations, drug drug exposures, sup support episodes, ass assessments",
+            caption="sex: f female, m male, o other, u unknown; basis: dates, or days relative "
+            "to an anchor only; ev events, lab observations, drug drug exposures, sup support "
+            "episodes, ass assessments",
             caption_justify="left",
+            box=box.SIMPLE_HEAD,
+            show_edge=False,
+            pad_edge=False,
+            collapse_padding=True,
+            padding=(0, 1),
         )
         for col, justify in (
             ("patient", "left"), ("sex", "left"), ("age", "right"), ("synth", "left"),
@@ -143,16 +149,16 @@ def patients_command(db: DbOption = None) -> None:
                 justify=justify,  # type: ignore[arg-type]
                 no_wrap=col != "anchors",
                 overflow="fold",
-                min_width=20 if col == "anchors" else None,
+                min_width=14 if col == "anchors" else None,
             )
         for p in rows:
             table.add_row(
                 p.patient_id,
-                p.sex,
+                p.sex[:1],
                 "" if p.age_years is None else f"{p.age_years:.0f}",
                 "yes" if p.synthetic else "no",
                 "days" if p.time_basis == "relative" else "dates",
-                ", ".join(p.anchors),
+                " ".join(p.anchors),
                 str(p.count("events")),
                 str(p.count("observations")),
                 str(p.count("drugs")),
@@ -243,7 +249,7 @@ def demo_command(
         datasets: dict[str, Path] = demo.demo_datasets()
         for name, folder in datasets.items():
             _import_into(store, Path(folder), f"Demo dataset {name}")
-        console.print(f"store: {store.url}", markup=False)
+        console.print(f"store: {store.url}", soft_wrap=True)
         if load_only:
             console.print(
                 "Next: ruxtrack patients"
