@@ -15,6 +15,8 @@ problem, no traceback); 2 usage (unknown command or option, bad option value).
 from __future__ import annotations
 
 import os
+import re
+import types
 from typing import Any, ClassVar
 
 import typer
@@ -55,7 +57,7 @@ class _Stub(TyperCommand):
 _METAVARS = {
     "<str>": "TEXT", "<list[str]>": "TEXT", "<int>": "INTEGER", "<float>": "NUMBER",
     "<path>": "PATH", "<Path>": "PATH", "<file>": "FILE", "<directory>": "DIR",
-    "<datetime>": "DATE",
+    "<datetime>": "DATE", "<int range>": "INTEGER", "<float range>": "NUMBER",
 }  # fmt: skip
 
 
@@ -63,8 +65,14 @@ def _conventional(cmd: click.Command, ctx: click.Context) -> None:
     """Plain (not rich-panel) help with conventional metavars (TEXT, PATH, ...), recursively."""
     if hasattr(cmd, "rich_markup_mode"):
         cmd.rich_markup_mode = None
+    if cmd.help:  # help is for users: no reStructuredText literals
+        cmd.help = re.sub(r":\w+:`~?([^`]+)`", r"\1", cmd.help).replace("``", "")
     for param in cmd.params:
         if param.param_type_name == "argument":
+            # "PATH  Folder of ..." rather than "path <path>  Folder of ..."
+            if param.metavar is None and param.name:
+                param.metavar = param.name.upper()
+            param.display_type_rich = types.MethodType(lambda self, ctx: None, param)  # type: ignore[attr-defined]
             continue
         if param.metavar is None and not getattr(param, "is_flag", False):
             shown = _display(param, ctx)
