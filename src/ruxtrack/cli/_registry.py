@@ -17,6 +17,7 @@ from rich.text import Text
 from ruxtrack.cli._errors import cli_errors, err_console, make_console, report_error
 from ruxtrack.cli._options import DbOption, store_target
 from ruxtrack.errors import ImportValidationError
+from ruxtrack.sources import READERS, read_source
 from ruxtrack.store import (
     ImportSummary,
     Store,
@@ -71,7 +72,7 @@ def _render_summary(summary: ImportSummary, title: str) -> None:
         console.print("Nothing changed: the store already holds exactly these records.")
 
 
-def _import_into(store: Store, path: Path, title: str) -> None:
+def _import_into(store: Store, path: Path, title: str, fmt: str = "canonical") -> None:
     with _progress(f"importing {path.name}") as bar:
         task = bar.add_task(f"writing {path.name}", total=None)
 
@@ -80,7 +81,7 @@ def _import_into(store: Store, path: Path, title: str) -> None:
 
         try:
             with err_console.status(f"validating {path}", spinner="dots"):
-                summary = store.import_folder(path, progress=step)
+                summary = store.import_source(read_source(path, fmt), progress=step)
         except ImportValidationError as exc:
             bar.stop()
             raise typer.Exit(code=report_error(exc)) from exc
@@ -92,6 +93,12 @@ def import_command(
         Path, typer.Argument(help="Folder of canonical CSV or Parquet files (docs/data-format.md).")
     ],
     db: DbOption = None,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format", "-f", help="Input format: " + ", ".join(READERS) + " (default canonical)."
+        ),
+    ] = "canonical",
 ) -> None:
     """Validate a folder and import it in one transaction (all or nothing).
 
@@ -100,7 +107,7 @@ def import_command(
     whose records differ has all of them replaced.
     """
     with _store(db) as store, cli_errors():
-        _import_into(store, path, f"Imported {path}")
+        _import_into(store, path, f"Imported {path}", fmt)
         console.print(f"store: {store.url}", soft_wrap=True)
 
 
