@@ -94,6 +94,19 @@ def _display(param: click.Parameter, ctx: click.Context) -> str | None:
     return None
 
 
+def _unfreeze_consoles(module: Any) -> None:
+    """Let a module's consoles read $COLUMNS when printing.
+
+    rich fixes a console's width from $COLUMNS when it is created; a module imported lazily
+    would keep the width of the moment it was first used.
+    """
+    from rich.console import Console
+
+    for value in vars(module).values():
+        if isinstance(value, Console):
+            value._width = None
+
+
 class LazyGroup(TyperGroup):
     """A group whose commands are imported from :data:`COMMANDS` when first used."""
 
@@ -115,7 +128,9 @@ class LazyGroup(TyperGroup):
             import importlib
 
             sub = typer.Typer(rich_markup_mode=None)
-            importlib.import_module(module).register(sub)
+            loaded = importlib.import_module(module)
+            _unfreeze_consoles(loaded)
+            loaded.register(sub)
             group = self._loaded[module] = typer.main.get_group(sub)
             _conventional(group, ctx)
         return group.commands.get(cmd_name)
