@@ -155,3 +155,55 @@ def test_staged_output_leaves_out_untouched_on_failure(tmp_path: Path) -> None:
         (stage / "sub").mkdir()
         (stage / "sub" / "a.csv").write_text("a", encoding="utf-8")
     assert (out / "sub" / "a.csv").is_file() and (out / "keep.txt").is_file()
+
+
+def _width_ok(out: str) -> list[str]:
+    from rich.cells import cell_len
+
+    return [line for line in out.splitlines() if cell_len(line) > 80]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["evidence"],
+        ["evidence", "prisma"],
+        ["criteria", "--list"],
+        ["criteria", "hscore", "--describe"],
+        ["regimens"],
+        ["studies", "list"],
+    ],
+)
+def test_output_fits_80_columns(argv: list[str]) -> None:
+    result = CliRunner().invoke(app, argv, env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    assert _width_ok(result.output) == []
+
+
+def test_demo_fits_80_columns_without_cropping(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    result = CliRunner().invoke(
+        app, ["demo", "--db", str(tmp_path / "d.sqlite"), "--out", str(out)],
+        env={"COLUMNS": "80"},
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    long = [line for line in _width_ok(result.output) if str(tmp_path) not in line]
+    assert long == []
+    assert "…" not in result.output  # nothing cropped
+
+
+def test_criteria_at_says_why_it_cannot_evaluate(tmp_path: Path) -> None:
+    db = str(tmp_path / "d.sqlite")
+    CliRunner().invoke(app, ["import", str(Path(__file__).parents[2] / "docs/examples/canonical"),
+                             "--db", db])  # fmt: skip
+    code, out = _run("criteria", "hscore", "--patient", "EX-HSCT-01", "--at", "2021-01-01",
+                     "--db", db)  # fmt: skip
+    assert code == 1 and "recorded in days relative to events" in out
+    code, out = _run("criteria", "hscore", "--patient", "EX-COVID-01", "--at", "2035-01-01",
+                     "--db", db)  # fmt: skip
+    assert code == 1 and "outside the follow-up of patient EX-COVID-01" in out
+    code, out = _run("criteria", "hscore", "--patient", "ex-covid-01", "--db", db)
+    assert code == 1 and 'did you mean "EX-COVID-01"' in out
+    code, out = _run("criteria", "hscore", "--patient", "EX-COVID-01", "--at", "admision+1d",
+                     "--db", db)  # fmt: skip
+    assert code == 1 and "did you mean admission" in out

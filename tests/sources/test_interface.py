@@ -156,3 +156,23 @@ def test_read_source_uses_the_reader_table(tmp_path: Path) -> None:
     assert read_source(_folder(tmp_path)).ok
     p = _only(read_source(tmp_path, "bogus"))
     assert "unknown format" in p.reason
+
+
+def test_an_unreadable_file_is_the_only_problem_reported(tmp_path: Path) -> None:
+    obs = "patient_id,time,code,value,unit\n" + "".join(
+        f"P1,admission+{i}d,plt,100,10*9/L\n" for i in range(26)
+    )
+    folder = _folder(tmp_path, observations=obs)
+    (folder / "events.csv").write_bytes("patient_id,event,time\nP1,adm\xe9,x\n".encode("latin-1"))
+    p = _only(read_canonical(folder))
+    assert p.file == "events.csv" and "not UTF-8" in p.reason
+
+
+def test_file_budgets_agree_with_the_knowledge_reader() -> None:
+    from ruxtrack.knowledge import _files
+    from ruxtrack.sources import load_limits
+
+    files = load_limits().files
+    assert (files.max_structured_bytes, files.max_depth, files.max_expanded_nodes) == (
+        _files.MAX_BYTES, _files.MAX_DEPTH, _files.MAX_NODES,
+    )  # fmt: skip

@@ -242,8 +242,9 @@ def test_unknown_code_names_close_matches() -> None:
     with pytest.raises(UnknownLabCodeError) as info:
         normalize("platelets", 100, "10*9/L")
     assert str(info.value) == (
-        '"platelets" is neither a lab catalogue code nor a LOINC code in the catalogue'
-    )
+        '"platelets" is neither a lab catalogue code nor a LOINC code in the catalogue; '
+        "did you mean plt?"
+    )  # close matches come from codes and the quantities' names (issue 11)
     with pytest.raises(UnknownLabCodeError, match="did you mean ferritin"):
         normalize("feritin", 100, "ug/L")
 

@@ -15,6 +15,8 @@ problem, no traceback); 2 usage (unknown command or option, bad option value).
 from __future__ import annotations
 
 import os
+import re
+import types
 from typing import Any, ClassVar
 
 import typer
@@ -58,7 +60,7 @@ class _Stub(TyperCommand):
 _METAVARS = {
     "<str>": "TEXT", "<list[str]>": "TEXT", "<int>": "INTEGER", "<float>": "NUMBER",
     "<path>": "PATH", "<Path>": "PATH", "<file>": "FILE", "<directory>": "DIR",
-    "<datetime>": "DATE",
+    "<datetime>": "DATE", "<int range>": "INTEGER", "<float range>": "NUMBER",
 }  # fmt: skip
 
 
@@ -66,8 +68,14 @@ def _conventional(cmd: click.Command, ctx: click.Context) -> None:
     """Plain (not rich-panel) help with conventional metavars (TEXT, PATH, ...), recursively."""
     if hasattr(cmd, "rich_markup_mode"):
         cmd.rich_markup_mode = None
+    if cmd.help:  # help is for users: no reStructuredText literals
+        cmd.help = re.sub(r":\w+:`~?([^`]+)`", r"\1", cmd.help).replace("``", "")
     for param in cmd.params:
         if param.param_type_name == "argument":
+            # "PATH  Folder of ..." rather than "path <path>  Folder of ..."
+            if param.metavar is None and param.name:
+                param.metavar = param.name.upper()
+            param.display_type_rich = types.MethodType(lambda self, ctx: None, param)  # type: ignore[attr-defined]
             continue
         if param.metavar is None and not getattr(param, "is_flag", False):
             shown = _display(param, ctx)
@@ -87,6 +95,19 @@ def _display(param: click.Parameter, ctx: click.Context) -> str | None:
     if label.startswith("<") and "|" in label:
         return "[" + label[1:-1] + "]"
     return None
+
+
+def _unfreeze_consoles(module: Any) -> None:
+    """Let a module's consoles read $COLUMNS when printing.
+
+    rich fixes a console's width from $COLUMNS when it is created; a module imported lazily
+    would keep the width of the moment it was first used.
+    """
+    from rich.console import Console
+
+    for value in vars(module).values():
+        if isinstance(value, Console):
+            value._width = None
 
 
 class LazyGroup(TyperGroup):
@@ -110,7 +131,9 @@ class LazyGroup(TyperGroup):
             import importlib
 
             sub = typer.Typer(rich_markup_mode=None)
-            importlib.import_module(module).register(sub)
+            loaded = importlib.import_module(module)
+            _unfreeze_consoles(loaded)
+            loaded.register(sub)
             group = self._loaded[module] = typer.main.get_group(sub)
             _conventional(group, ctx)
         return group.commands.get(cmd_name)

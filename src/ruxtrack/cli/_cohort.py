@@ -127,7 +127,7 @@ def register(app: typer.Typer) -> None:
                 console.print(f"  {n_caveats} statistical caveat(s) recorded in the report")
             if skipped:
                 console.print(f"  not computed (see the report): {', '.join(skipped)}")
-            console.print(f"wrote {len(written)} files to {out}:")
+            console.print(f"wrote {len(written)} files to {out}:", soft_wrap=True)
             for path in written:
                 console.print(f"  {path.relative_to(out)}")
-            console.print(f"open {report_file}")
+            console.print(f"open {report_file}", soft_wrap=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -238,8 +239,38 @@ def criteria_command(
     with cli_errors():
         with open_store(store_target(db)) as store:
             tl = store.timeline(patient or "")
+        for when in (at, window_start, window_end):
+            _check_time_on(tl, when)
         e = evaluate_timeline(criterion_id, tl, at=at, window=window, mode=mode)
     _emit(e, as_json)
+
+
+def _check_time_on(tl: Any, when: str | None) -> None:
+    """Say why a time cannot be evaluated on this patient, instead of an all-unknown result."""
+    if when is None:
+        return
+    from ruxtrack.errors import EvaluationError
+    from ruxtrack.timeline import parse_time
+
+    pid = tl.patient.patient_id
+    ref = parse_time(when)
+    if ref.absolute is not None and tl.time_basis == "relative":
+        raise EvaluationError(
+            f"patient {pid} is recorded in days relative to events, not calendar dates: give "
+            f"the time relative to an event (e.g. admission+3d), not {when}"
+        )
+    instant = tl.at(ref)
+    times = [tl.at(r.time) for r in (*tl.events, *tl.observations, *tl.assessments)]
+    times += [tl.at(d.start) for d in (*tl.drugs, *tl.support)]
+    if not times:
+        raise EvaluationError(f"patient {pid} has no records to evaluate")
+    first, last = min(times), max(times)
+    if not first - timedelta(days=1) <= instant <= last + timedelta(days=1):
+        shown = (lambda t: t.date().isoformat()) if tl.time_basis == "absolute" else str
+        raise EvaluationError(
+            f"{when} is outside the follow-up of patient {pid} (records from {shown(first)} to "
+            f"{shown(last)}): every input would be unknown"
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -105,4 +105,4 @@ def run_main_job(store: Store, out: Path, console: Console) -> None:
         f"sarmiento-2021: {r.n_included} of {r.n_read} patients in the store included"
         " (the study's population: adults with COVID-19; synthetic data)"
     )
-    console.print(f"wrote {len(files.all())} files to {out}; open {report_file}", markup=False)
+    console.print(f"wrote {len(files.all())} files to {out}; open {report_file}", soft_wrap=True)

@@ -24,9 +24,16 @@ MESSAGE_CHARS = 400
 
 
 def make_console(*, stderr: bool = False, **kwargs: Any) -> Console:
-    """A console that never reads markup and never highlights (user text stays as typed)."""
-    kwargs.setdefault("soft_wrap", True)
-    return Console(stderr=stderr, markup=False, highlight=False, emoji=False, **kwargs)
+    """A console that never reads markup and never highlights (user text stays as typed).
+
+    Text wraps at the terminal width (80 columns when not a terminal, or ``$COLUMNS``);
+    ``error:`` lines on stderr are never wrapped, so that each stays one line.
+    """
+    kwargs.setdefault("soft_wrap", stderr)
+    console = Console(stderr=stderr, markup=False, highlight=False, emoji=False, **kwargs)
+    if "width" not in kwargs:
+        console._width = None  # read $COLUMNS when printing, not once at import
+    return console
 
 
 err_console = make_console(stderr=True)

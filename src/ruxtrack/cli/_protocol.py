@@ -13,7 +13,8 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from ruxtrack.cli._errors import cli_errors
+from ruxtrack.cli._errors import cli_errors, make_console
+from ruxtrack.cli._options import DbOption, store_target
 from ruxtrack.errors import EvaluationError
 from ruxtrack.protocol import (
     CATEGORIES,
@@ -37,13 +38,10 @@ __all__ = ["register"]
 
 def _console() -> Console:
     """A console made when a command runs, so that it reads the terminal width (``COLUMNS``)
-    of that run, not of the moment the module was imported."""
-    return Console(highlight=False)
+    of that run; it never reads user text as markup."""
+    return make_console()
 
 
-DbOption = Annotated[
-    str | None, typer.Option("--db", help="SQLAlchemy URL of the store.", show_default=False)
-]
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print the JSON object (docs/protocol.md).")
 ]
@@ -65,7 +63,7 @@ def _store(db: str | None) -> Iterator[Any]:
     from ruxtrack.store import open_store
 
     with cli_errors():
-        store = open_store(db)
+        store = open_store(store_target(db))
     try:
         yield store
     finally:

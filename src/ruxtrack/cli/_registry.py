@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
@@ -16,6 +17,7 @@ from rich.text import Text
 from ruxtrack.cli._errors import cli_errors, err_console, make_console, report_error
 from ruxtrack.cli._options import DbOption, store_target
 from ruxtrack.errors import ImportValidationError
+from ruxtrack.sources import READERS, read_source
 from ruxtrack.store import (
     ImportSummary,
     Store,
@@ -80,7 +82,7 @@ def _render_summary(summary: ImportSummary, title: str) -> None:
 
 
 def _import_into(
-    store: Store, path: Path, title: str, fmt: str = "folder", actor: str | None = None
+    store: Store, path: Path, title: str, fmt: str = "canonical", actor: str | None = None
 ) -> None:
     with _progress(f"importing {path.name}") as bar:
         task = bar.add_task(f"writing {path.name}", total=None)
@@ -90,14 +92,9 @@ def _import_into(
 
         try:
             with err_console.status(f"validating {path}", spinner="dots"):
-                if fmt == "folder":
-                    summary = store.import_folder(path, progress=step, actor=actor, client="cli")
-                else:
-                    from ruxtrack.sources import read_source
-
-                    summary = store.import_source(
-                        read_source(path, fmt), progress=step, actor=actor, client="cli"
-                    )
+                summary = store.import_source(
+                    read_source(path, fmt), progress=step, actor=actor, client="cli"
+                )
         except ImportValidationError as exc:
             bar.stop()
             raise typer.Exit(code=report_error(exc)) from exc
@@ -113,15 +110,12 @@ def import_command(
         ),
     ],
     db: DbOption = None,
-    format: Annotated[
+    fmt: Annotated[
         str,
         typer.Option(
-            "--format",
-            "-f",
-            help="folder (canonical files), or another registered format: fhir, ...",
-            case_sensitive=False,
+            "--format", "-f", help="Input format: " + ", ".join(READERS) + " (default canonical)."
         ),
-    ] = "folder",
+    ] = "canonical",
     actor: ActorOption = None,
 ) -> None:
     """Validate a folder and import it in one transaction (all or nothing).
@@ -130,15 +124,9 @@ def import_command(
     written and the exit code is 1. Re-importing the same data changes nothing; a patient
     whose records differ has all of them replaced.
     """
-    from ruxtrack.sources import READERS
-
-    fmt = format.lower()
-    if fmt != "folder" and fmt not in READERS:
-        known = ", ".join(["folder", *(k for k in READERS if k != "canonical")])
-        raise typer.BadParameter(f'"{format}": use {known}', param_hint="--format")
     with _store(db) as store, cli_errors():
         _import_into(store, path, f"Imported {path}", fmt, actor)
-        console.print(f"store: {store.url}", markup=False)
+        console.print(f"store: {store.url}", soft_wrap=True)
 
 
 def export_command(
@@ -171,8 +159,8 @@ def export_command(
             client="cli",
         )
         for name, file in files.items():
-            console.print(f"{file}  {counts[name]} rows", markup=False)
-        console.print(f"exported {counts['patients']} patients from {store.url}", markup=False)
+            console.print(f"{file}  {counts[name]} rows", soft_wrap=True)
+        console.print(f"exported {counts['patients']} patients from {store.url}", soft_wrap=True)
 
 
 def patients_command(db: DbOption = None) -> None:
@@ -180,14 +168,19 @@ def patients_command(db: DbOption = None) -> None:
     with _store(db) as store, cli_errors():
         rows = store.patients()
         if not rows:
-            console.print(f"No patients in {store.url}.", markup=False)
+            console.print(f"No patients in {store.url}.", soft_wrap=True)
             return
+        console.print(f"{len(rows)} patients in {store.url}", soft_wrap=True)
         table = Table(
-            title=f"{len(rows)} patients in {store.url}",
-            title_justify="left",
-            caption="basis: dates, or days relative to an anchor only; ev events, lab "
-            "observations, drug drug exposures, sup support episodes, ass assessments",
+            caption="sex: f female, m male, o other, u unknown; basis: dates, or days relative "
+            "to an anchor only; ev events, lab observations, drug drug exposures, sup support "
+            "episodes, ass assessments",
             caption_justify="left",
+            box=box.SIMPLE_HEAD,
+            show_edge=False,
+            pad_edge=False,
+            collapse_padding=True,
+            padding=(0, 1),
         )
         for col, justify in (
             ("patient", "left"), ("sex", "left"), ("age", "right"), ("synth", "left"),
@@ -199,16 +192,16 @@ def patients_command(db: DbOption = None) -> None:
                 justify=justify,  # type: ignore[arg-type]
                 no_wrap=col != "anchors",
                 overflow="fold",
-                min_width=20 if col == "anchors" else None,
+                min_width=14 if col == "anchors" else None,
             )
         for p in rows:
             table.add_row(
                 p.patient_id,
-                p.sex,
+                p.sex[:1],
                 "" if p.age_years is None else f"{p.age_years:.0f}",
                 "yes" if p.synthetic else "no",
                 "days" if p.time_basis == "relative" else "dates",
-                ", ".join(p.anchors),
+                " ".join(p.anchors),
                 str(p.count("events")),
                 str(p.count("observations")),
                 str(p.count("drugs")),
@@ -299,7 +292,7 @@ def demo_command(
         datasets: dict[str, Path] = demo.demo_datasets()
         for name, folder in datasets.items():
             _import_into(store, Path(folder), f"Demo dataset {name}")
-        console.print(f"store: {store.url}", markup=False)
+        console.print(f"store: {store.url}", soft_wrap=True)
         if load_only:
             console.print(
                 "Next: ruxtrack patients"

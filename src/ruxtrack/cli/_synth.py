@@ -54,10 +54,10 @@ def synth_command(
 ) -> None:
     """Generate synthetic adults with COVID-19 hyperinflammation on the 15-day ruxolitinib regimen.
 
-    Courses resemble Sarmiento et al. 2021 (seed 004): calibrated to its Tables 1 and 2, three
-    outcome groups in its proportions, dose changes driven by the generated platelets and ANC.
-    Written as a canonical folder (docs/data-format.md) that `ruxtrack import` reads; every
-    patient is marked synthetic.
+    Courses resemble the published COVID-19 cohort of Sarmiento et al. 2021: calibrated to its
+    Tables 1 and 2, three outcome groups in its proportions, dose changes driven by the
+    generated platelets and ANC. Written as a canonical folder (docs/data-format.md) that
+    `ruxtrack import` reads; every patient is marked synthetic.
     """
     import time
 

@@ -35,7 +35,7 @@ class FileLimits(_Frozen):
     max_cell_chars: int
     max_structured_bytes: int
     max_depth: int
-    max_yaml_aliases: int
+    max_expanded_nodes: int
     source: SourceRef
 
 

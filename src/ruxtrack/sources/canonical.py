@@ -49,12 +49,16 @@ def read_canonical(path: str | Path) -> SourceResult:
     folder = Path(path)
     problems = Problems()
     tables: dict[str, RawTable] = {}
-    for kind, file in discover(folder, problems).items():
+    files = discover(folder, problems)
+    for kind, file in files.items():
         table = load_table(file, FILES[kind], problems)
         if table is not None:
             tables[kind] = table
     rows: RowMap = {}
-    timelines = build_timelines(tables, problems, rows) if "patients" in tables else []
+    # A file that cannot be read is the cause: its consequences (every row that refers to a
+    # patient or event in it) are not reported beside it.
+    complete = len(tables) == len(files) and "patients" in tables
+    timelines = build_timelines(tables, problems, rows) if complete else []
     found = problems.sorted()
     return source_result(str(folder), timelines, found, locate=_row_locator(rows, folder))
 

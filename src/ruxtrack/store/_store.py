@@ -92,9 +92,13 @@ _BATCH = 5000  # rows per executemany
 class PatientNotFoundError(StoreError, LookupError):
     """The store has no patient with this id."""
 
-    def __init__(self, patient_id: str) -> None:
+    def __init__(self, patient_id: str, close_matches: Sequence[str] = ()) -> None:
         self.patient_id = patient_id
-        super().__init__(f'no patient "{patient_id}" in the store')
+        self.close_matches = tuple(close_matches)
+        hint = ""
+        if self.close_matches:
+            hint = "; did you mean " + " or ".join(f'"{c}"' for c in self.close_matches) + "?"
+        super().__init__(f'no patient "{patient_id}" in the store{hint}')
 
 
 def default_url() -> str:
@@ -661,13 +665,25 @@ class Store:
         with _db_errors(f"reading {self.url}"), self._engine.begin() as conn:
             found = list(self._read(conn, [patient_id], {}, when))
             if not found:
-                raise PatientNotFoundError(patient_id)
+                raise PatientNotFoundError(patient_id, self._close_ids(patient_id))
             detail = None if when is None else {"as_of": when.isoformat()}
             append_audit(
                 conn, actor=actor or default_actor(), action="read", patient_id=patient_id,
                 detail=detail, reason=reason, client=client,
             )  # fmt: skip
         return found[0]
+
+    def _close_ids(self, patient_id: str, limit: int = 100_000) -> list[str]:
+        """Ids like ``patient_id``: the same but for case first, then close spellings."""
+        with self._engine.connect() as conn:
+            same_case = sa.func.lower(patients.c.patient_id) == patient_id.lower()
+            hits = list(conn.execute(sa.select(patients.c.patient_id).where(same_case)).scalars())
+            if hits:
+                return hits[:3]
+            ids = list(conn.execute(sa.select(patients.c.patient_id).limit(limit)).scalars())
+        import difflib
+
+        return difflib.get_close_matches(patient_id, ids, n=3, cutoff=0.7)
 
     def timelines(
         self,

@@ -300,9 +300,14 @@ class Timeline(BaseModel):
         assert ref.anchor is not None
         base = self.anchors.get((ref.anchor, ref.occurrence))
         if base is None:
+            import difflib
+
+            names = sorted({e for e, _ in self.anchors})
+            close = difflib.get_close_matches(ref.anchor, names, n=2, cutoff=0.6)
+            hint = (" (did you mean " + " or ".join(close) + "?)") if close else ""
             raise TimelineError(
                 f"patient {self.patient.patient_id} has no event "
-                f"{ref.anchor}{'' if ref.occurrence == 1 else f'#{ref.occurrence}'}"
+                f"{ref.anchor}{'' if ref.occurrence == 1 else f'#{ref.occurrence}'}{hint}"
             )
         return base + ref.offset
 

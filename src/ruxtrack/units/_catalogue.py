@@ -323,8 +323,14 @@ class LabCatalogue:
         key = code.strip()
         entry = self._by_code.get(key) or self._by_loinc.get(key)
         if entry is None:
-            pool = [*self._by_code, *self._by_loinc]
-            raise UnknownLabCodeError(code, difflib.get_close_matches(key, pool, n=3, cutoff=0.6))
+            # codes, LOINC codes and names ("platelets" -> plt through "platelet count")
+            pool: dict[str, str] = {c: c for c in [*self._by_code, *self._by_loinc]}
+            for e in self.entries:
+                name = e.name.lower()
+                pool.setdefault(name, e.code)
+                pool.setdefault(name.split()[0], e.code)
+            close = difflib.get_close_matches(key.lower(), pool, n=5, cutoff=0.6)
+            raise UnknownLabCodeError(code, list(dict.fromkeys(pool[c] for c in close))[:3])
         return entry
 
     def __contains__(self, code: object) -> bool:
