@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 
 from ruxtrack.cli._errors import cli_errors, err_console
+from ruxtrack.cli._options import store_target
 
 __all__ = ["register", "serve_command"]
 
@@ -101,7 +102,7 @@ def serve_command(
     from ruxtrack.web import WebSettings, create_app
 
     with cli_errors():
-        store = open_store(db)
+        store = open_store(store_target(db))
         password = load_demo(store) if demo else None
     tls = bool(ssl_certfile) or behind_tls_proxy
     from ruxtrack.web.cds._mount import configure_from_file
@@ -126,6 +127,12 @@ def serve_command(
     if password is not None:
         console.print(f"sign in as admin with the one-time password: {password}", markup=False)
         console.print("(add clinicians and other users on the Users page)", markup=False)
+    elif demo:
+        console.print(
+            'the demo "admin" account exists already; set a new password with '
+            "`ruxtrack users password admin`",
+            markup=False,
+        )
     if host not in ("127.0.0.1", "localhost", "::1") and not tls:
         err_console.print("warning: listening beyond this machine without TLS", markup=False)
     try:
