@@ -130,3 +130,27 @@ def test_notes_add_the_regimen_monitoring_schedule() -> None:
     explain_notes(c)
     assert any(m.reason == "regimen schedule" for m in c.monitoring)
     assert [a.code for a in c.alerts] == [AlertCode.note]
+
+
+def test_required_lab_alerts_and_monitoring_carry_codes_and_parameters() -> None:
+    from ruxtrack.protocol import MonitoringCode
+
+    c = ctx("jakafi-us-agvhd", day=1, age=40, platelets=150)
+    explain_required_labs(c)
+    unusable = AlertCode.required_input_unusable
+    needed = {a.input: a.input_status for a in c.alerts if a.code is unusable}
+    assert needed == {"anc": "missing", "bilirubin": "missing", "crcl": "missing"}
+    now = {m.input for m in c.monitoring if m.code is MonitoringCode.required_input_now}
+    assert now == {"anc", "bilirubin", "crcl"}
+    assert all(m.max_age_days for m in c.monitoring if m.input is not None)
+    window = [m for m in c.monitoring if m.code is MonitoringCode.required_input_window]
+    assert [m.input for m in window] == ["plt"] and window[0].due_date is None
+
+
+def test_rule_monitoring_names_its_rule() -> None:
+    from ruxtrack.protocol import MonitoringCode
+
+    c = ctx("jakafi-us-cgvhd", day=1, age=40, liver_gvhd_score=3, **LABS)
+    explain_rules(c)
+    ruled = [m for m in c.monitoring if m.code is MonitoringCode.rule_monitoring]
+    assert ruled and all(m.rule for m in ruled)

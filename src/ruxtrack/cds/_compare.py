@@ -168,13 +168,22 @@ def compare_order(
 
 
 def _due_now(decision: Decision) -> tuple[tuple[str, str], ...]:
-    """Monitoring items whose due day has come (ISO dates on or before the decision day)."""
+    """Monitoring items whose due day has come: needed now, or due on or before the decision
+    day (by the items' codes and dates, never their wording)."""
+    from ruxtrack.protocol import MonitoringCode
+
     if decision.date is None:
+        return ()
+    try:
+        today = date.fromisoformat(decision.date)
+    except ValueError:  # a relative-days course: no calendar day to compare with
         return ()
     out = []
     for m in decision.monitoring:
-        if m.due == "now" or (len(m.due) == 10 and m.due[4] == "-" and m.due <= decision.date):
-            out.append((m.what, f"due {m.due}"))
+        if m.code is MonitoringCode.required_input_now:
+            out.append((m.what, "due now"))
+        elif m.due_date is not None and m.due_date <= today:
+            out.append((m.what, f"due {m.due_date.isoformat()}"))
     return tuple(out)
 
 

@@ -166,8 +166,23 @@ class TeamAction(BaseModel):
     source: str
 
 
+class MonitoringCode(StrEnum):
+    """Why a monitoring item is listed: stable codes for renderers, replay and the EHR card."""
+
+    required_input_now = "required_input_now"  # a required lab is missing or stale: needed now
+    required_input_next = "required_input_next"  # a required lab is fresh: needed again by a date
+    required_input_window = "required_input_window"  # ad hoc value: its freshness window
+    rule_monitoring = "rule_monitoring"  # a rule that fired asks for monitoring
+    regimen_schedule = "regimen_schedule"  # the regimen's own monitoring schedule
+
+
 class MonitoringDue(BaseModel):
-    """A test due, and by when (``due`` is an ISO date, ``now``, or a schedule text)."""
+    """A test due, and by when (``due`` is an ISO date, ``now``, or a schedule text).
+
+    ``code`` says why it is listed; the typed parameters say what and when: ``input`` (the
+    input catalogue's code, for required labs), ``due_date`` (a calendar date when one is
+    known), ``max_age_days`` (the freshness window) and ``rule`` (the rule that asks for it).
+    """
 
     model_config = _FROZEN
 
@@ -175,6 +190,11 @@ class MonitoringDue(BaseModel):
     due: str
     reason: str
     source: str
+    code: MonitoringCode = MonitoringCode.regimen_schedule
+    input: str | None = None
+    due_date: date | None = None
+    max_age_days: int | None = None
+    rule: str | None = None
 
 
 class AlertCode(StrEnum):
@@ -209,7 +229,11 @@ class AlertCode(StrEnum):
 
 
 class AlertItem(BaseModel):
-    """Something the prescriber must see: a stable ``code``, the rule it concerns, and text."""
+    """Something the prescriber must see: a stable ``code``, the rule it concerns, and text.
+
+    Typed parameters beside the code: ``input`` (the input catalogue's code the alert is about)
+    and ``input_status`` (why that input cannot be used: missing, stale, unconvertible ...).
+    """
 
     model_config = _FROZEN
 
@@ -217,6 +241,8 @@ class AlertItem(BaseModel):
     severity: Literal["critical", "warning", "info"]
     text: str
     rule: str | None = None
+    input: str | None = None
+    input_status: str | None = None
 
 
 class SourceOut(BaseModel):
@@ -889,6 +915,8 @@ def explain_required_labs(c: Explanation) -> None:
                         "recommended without it."
                     ),
                     rule=f"required_lab.{req.code}",
+                    input=req.code,
+                    input_status=r.status,
                 )
             )
             monitoring.append(
@@ -897,6 +925,9 @@ def explain_required_labs(c: Explanation) -> None:
                     due="now",
                     reason=(f"required for every decision (freshness {req.max_age_days} days)"),
                     source=req.source.label(),
+                    code=MonitoringCode.required_input_now,
+                    input=req.code,
+                    max_age_days=req.max_age_days,
                 )
             )
         elif r.time is not None:
@@ -911,6 +942,10 @@ def explain_required_labs(c: Explanation) -> None:
                         f"{req.max_age_days} days"
                     ),
                     source=req.source.label(),
+                    code=MonitoringCode.required_input_next,
+                    input=req.code,
+                    due_date=due,
+                    max_age_days=req.max_age_days,
                 )
             )
         elif x.adhoc:
@@ -920,6 +955,9 @@ def explain_required_labs(c: Explanation) -> None:
                     due=f"again within {req.max_age_days} days of this result",
                     reason="freshness window of the regimen",
                     source=req.source.label(),
+                    code=MonitoringCode.required_input_window,
+                    input=req.code,
+                    max_age_days=req.max_age_days,
                 )
             )
 
@@ -1013,6 +1051,8 @@ def explain_rules(c: Explanation) -> None:
                         due="ongoing",
                         reason=rule.text,
                         source=rule.source.label(),
+                        code=MonitoringCode.rule_monitoring,
+                        rule=rule.id,
                     )
                 )
         elif res.unknown[0, j] and rule.effect not in ("option", "info") and not flags["complete"]:
@@ -1332,6 +1372,7 @@ def explain_notes(c: Explanation) -> None:
                 due=item.schedule,
                 reason="regimen schedule",
                 source=item.source.label(),
+                code=MonitoringCode.regimen_schedule,
             )
         )
     if not rationale:
