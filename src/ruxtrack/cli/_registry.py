@@ -109,10 +109,18 @@ def _import_into(store: Store, path: Path, title: str) -> None:
 
 
 def import_command(
-    path: Annotated[
-        Path, typer.Argument(help="Folder of canonical CSV or Parquet files (docs/data-format.md).")
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="Folder of canonical CSV or Parquet files (docs/data-format.md); with "
+            "--format omop an OMOP CDM folder or database URL (docs/omop.md)."
+        ),
     ],
     db: DbOption = None,
+    format: Annotated[
+        str,
+        typer.Option("--format", "-f", help="canonical (default) or omop.", case_sensitive=False),
+    ] = "canonical",
 ) -> None:
     """Validate a folder and import it in one transaction (all or nothing).
 
@@ -121,19 +129,58 @@ def import_command(
     whose records differ has all of them replaced.
     """
     with _store(db) as store, cli_errors():
-        _import_into(store, path, f"Imported {path}")
+        if format.lower() == "omop":
+            _import_omop(store, source)
+        elif format.lower() == "canonical":
+            path = Path(source)
+            _import_into(store, path, f"Imported {path}")
+        else:
+            err_console.print(f'[bold red]error[/]: unknown import format "{format}": '
+                              "use canonical or omop", markup=True, highlight=False)
+            raise typer.Exit(code=1)
         console.print(f"store: {store.url}", markup=False)
+
+
+def _import_omop(store: Store, source: str) -> None:
+    from ruxtrack.sources.omop import read_omop
+
+    try:
+        with err_console.status(f"reading the OMOP CDM {source}", spinner="dots"):
+            timelines = read_omop(source)
+            summary = store.import_timelines(timelines, source=source)
+    except ImportValidationError as exc:
+        err_console.print(f"{source}:", markup=False)
+        _print_problems(exc)
+        raise typer.Exit(code=1) from exc
+    _render_summary(summary, f"Imported OMOP CDM {source}")
 
 
 def export_command(
     directory: Annotated[Path, typer.Argument(help="Folder to write (created if needed).")],
     format: Annotated[
-        str, typer.Option("--format", "-f", help="csv or parquet.", case_sensitive=False)
+        str,
+        typer.Option(
+            "--format", "-f",
+            help="csv or parquet (canonical), omop or omop-parquet (OMOP CDM v5.4 tables).",
+            case_sensitive=False,
+        ),
     ] = "csv",
     db: DbOption = None,
-) -> None:
+) -> None:  # fmt: skip
     """Export every patient as a canonical folder; importing it again changes nothing."""
     with _store(db) as store, cli_errors():
+        if format.lower() in ("omop", "omop-parquet"):
+            from ruxtrack.sources.omop import write_omop
+
+            timelines = list(store.timelines())
+            kind = "parquet" if format.lower() == "omop-parquet" else "csv"
+            for name, file in write_omop(timelines, directory, format=kind).items():
+                console.print(f"{file}  ({name})", markup=False)
+            console.print(
+                f"exported {len(timelines)} patients as OMOP CDM v5.4 from {store.url}",
+                markup=False,
+            )
+            return
         counts = store.counts()
         files = store.export_folder(directory, format=format.lower())  # type: ignore[arg-type]
         for name, file in files.items():
