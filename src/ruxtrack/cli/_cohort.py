@@ -59,6 +59,12 @@ def register(app: typer.Typer) -> None:
         ),
         out: Path = typer.Option(..., "--out", help="output folder"),  # noqa: B008
         engine: str = typer.Option("duckdb", "--engine", help="duckdb or pyspark"),
+        omop: str | None = typer.Option(
+            None,
+            "--omop",
+            help="an OMOP CDM: duckdb:///PATH, postgresql://... (computed in that database) or "
+            "a folder of CDM tables (docs/omop.md)",
+        ),
     ) -> None:
         """Run a study: results.json, tables (HTML, LaTeX, CSV), figures (PNG, SVG), report.html."""
         from rich.progress import (
@@ -74,9 +80,22 @@ def register(app: typer.Typer) -> None:
         from ruxtrack.outputs import build_report
 
         with cli_errors():
-            if (data is None) == (db is None):
-                raise AnalysisError("give exactly one of --data PATH or --db URL")
-            source = data if data is not None else str(db)
+            given = [x for x in (data, db, omop) if x is not None]
+            if len(given) != 1:
+                raise AnalysisError("give exactly one of --data PATH, --db URL or --omop URL|DIR")
+            source = given[0]
+            run = None
+            if omop is not None:
+                from ruxtrack.cohort import load_study, open_omop, run_study
+
+                st = load_study(study)
+                with console.status(f"computing per-patient features in {omop}"):
+                    run = run_study(
+                        st,
+                        omop,
+                        engine=engine,  # type: ignore[arg-type]
+                        tables=open_omop(omop, st, engine=engine),  # type: ignore[arg-type]
+                    )
             columns = (
                 SpinnerColumn(),
                 TextColumn("{task.description}"),
@@ -90,7 +109,7 @@ def register(app: typer.Typer) -> None:
                 def step(message: str, done: int, total: int) -> None:
                     bar.update(task, description=message, completed=done, total=total)
 
-                run, files = build_report(study, source, out, engine=engine, progress=step)
+                run, files = build_report(study, source, out, engine=engine, progress=step, run=run)
             r = run.results
             label = " — synthetic data" if r.synthetic else ""
             console.print(
