@@ -714,7 +714,7 @@ def read_omop(source: str | Path, mapping: OmopMapping | None = None) -> list[Ti
     reader.drugs()
     reader.devices(support_values)
     canon_problems = Problems()
-    timelines = build_timelines(_raw_tables(reader.canon), canon_problems) if not problems else []
+    timelines = build_timelines(_raw_tables(reader.canon), canon_problems)
     problems.extend(_relocate(p, reader.canon, cdm) for p in canon_problems.sorted())
     if problems:
         raise ImportValidationError(_order(problems))
