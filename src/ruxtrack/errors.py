@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "EXCERPT_CHARS",
     "AnalysisError",
     "EvaluationError",
     "ImplausibleValueError",
@@ -33,6 +34,7 @@ __all__ = [
     "StoreError",
     "TimelineError",
     "UnitError",
+    "excerpt",
 ]
 
 
@@ -74,24 +76,83 @@ class TimelineError(RuxtrackError, ValueError):
     """A patient's timeline is inconsistent (unknown anchor, anchor cycle, bad time)."""
 
 
+#: Longest excerpt of a value shown in a message; longer values are cut with a count.
+EXCERPT_CHARS = 80
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, saying how long it was (messages stay readable).
+
+    >>> excerpt("x" * 200, 10)
+    'xxxxxxxxxx... (200 characters)'
+    """
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text)} characters)"
+
+
 @dataclass(frozen=True)
 class ImportProblem:
-    """One problem found while validating an import: where it is and why."""
+    """One problem found while reading or validating an import: where it is and why.
+
+    ``file``, ``row``, ``field`` and ``value`` locate a problem in a file with rows and
+    columns. ``location`` locates it in a source's own terms, as ordered (label, value)
+    pairs: a FHIR reader says ``(("resource", "Observation/obs-3"), ("element",
+    "valueQuantity.unit"))``, a REDCap reader ``(("record", "17"), ("event", "day_8_arm_1"),
+    ("instance", "2"))``, an OMOP reader ``(("table", "measurement"), ("row", "812"))``.
+    ``value`` is cut to a readable excerpt (:data:`EXCERPT_CHARS`).
+
+    Examples
+    --------
+    >>> str(ImportProblem("labs.csv", 14, "unit", "x10^3", "not UCUM"))
+    'labs.csv, row 14, field `unit` (value "x10^3"): not UCUM'
+    >>> str(ImportProblem.at("bundle.json", "unit not UCUM",
+    ...     resource="Observation/o1", element="valueQuantity.unit"))
+    'bundle.json, resource Observation/o1, element valueQuantity.unit: unit not UCUM'
+    """
 
     file: str
     row: int | None
     field: str | None
     value: str | None
     reason: str
+    location: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.value is not None and len(self.value) > EXCERPT_CHARS:
+            object.__setattr__(self, "value", excerpt(self.value))
+        if len(self.reason) > 4 * EXCERPT_CHARS:
+            object.__setattr__(self, "reason", excerpt(self.reason, 4 * EXCERPT_CHARS))
+
+    @classmethod
+    def at(
+        cls,
+        file: str,
+        reason: str,
+        *,
+        value: str | None = None,
+        field: str | None = None,
+        row: int | None = None,
+        **location: object,
+    ) -> ImportProblem:
+        """A problem located in a source's own terms (keyword order is the order shown)."""
+        where = tuple((k, str(v)) for k, v in location.items() if v is not None)
+        return cls(file, row, field, value, reason, where)
+
+    @property
+    def where(self) -> str:
+        """The location as text: file, then row, the source's own terms, field."""
+        parts = [self.file]
+        if self.row is not None:
+            parts.append(f"row {self.row}")
+        parts.extend(f"{label} {value}" for label, value in self.location)
+        if self.field is not None:
+            parts.append(f"field `{self.field}`")
+        return ", ".join(parts)
 
     def __str__(self) -> str:
-        where = self.file
-        if self.row is not None:
-            where += f", row {self.row}"
-        if self.field is not None:
-            where += f", field `{self.field}`"
         shown = "" if self.value is None else f' (value "{self.value}")'
-        return f"{where}{shown}: {self.reason}"
+        return f"{self.where}{shown}: {self.reason}"
 
 
 class ImportValidationError(RuxtrackError):

@@ -35,7 +35,7 @@ def test_import_of_a_bad_folder_lists_problems_and_writes_nothing(sqlite_url: st
     code, out = _run("import", str(BAD), "--db", sqlite_url)
     assert code == 1
     assert 'observations.csv, row 3, field `value` (value "184")' in out
-    assert "1 problem found; nothing was written." in out
+    assert "error: 1 problem found; nothing was written" in out
     with open_store(sqlite_url) as s:
         assert set(s.counts().values()) == {0}
 

@@ -9,10 +9,11 @@ from typing import Annotated, Any, Literal
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
-from ruxtrack.cli._errors import cli_errors
+from ruxtrack.cli._errors import cli_errors, make_console
+from ruxtrack.cli._options import DbOption, store_target
 from ruxtrack.criteria import (
     CriterionInfo,
     CriterionInputError,
@@ -26,7 +27,7 @@ from ruxtrack.criteria import (
 
 __all__ = ["register", "render_evaluation"]
 
-console = Console(highlight=False, soft_wrap=True)
+console = make_console()
 
 _STATUS_STYLE = {Status.met: "green", Status.not_met: "red", Status.unknown: "yellow"}
 _CONCLUSION_STYLE = {
@@ -58,11 +59,11 @@ def _score(c: Any) -> str:
 
 def render_evaluation(e: Evaluation, out: Console) -> None:
     """Print one evaluation as a table with each component, its status, value and source."""
-    head = f"[bold]{escape(e.name)}[/] ({e.id})"
+    head = Text.assemble((e.name, "bold"), f" ({e.id})")
     when = f" at {e.at}" if e.at else ""
     if e.window:
         when = f" {e.mode} over {e.window[0]} … {e.window[1]}"
-    out.print(head + escape(when))
+    out.print(Text.assemble(head, when))
     parts = []
     if e.total is not None:
         parts.append(f"total {_fmt(e.total)}")
@@ -75,32 +76,36 @@ def render_evaluation(e: Evaluation, out: Console) -> None:
     if e.unit:
         parts.append(e.unit)
     style = _CONCLUSION_STYLE[e.conclusion.value]
-    out.print(f"[{style}]{e.conclusion.value}[/]  " + escape("  ".join(parts)))
+    out.print(Text.assemble((e.conclusion.value, style), "  " + "  ".join(parts)))
     if e.probability is not None:
-        out.print(escape(f"probability {e.probability.text} ({e.probability.mapping})"))
+        out.print(f"probability {e.probability.text} ({e.probability.mapping})")
     table = Table(show_lines=False, pad_edge=False)
     for col in ("component", "status", "value", "time", "pts/grade", "threshold", "source"):
         table.add_column(col, overflow="fold")
     for c in e.components:
-        value = escape(_fmt(c.value) + (f" {c.unit}" if c.unit and c.value is not None else ""))
-        if c.basis and c.basis != "input" and c.basis not in value:
-            value += f" [dim]({escape(c.basis)})[/]"
+        shown = _fmt(c.value) + (f" {c.unit}" if c.unit and c.value is not None else "")
+        value = Text(shown)
+        if c.basis and c.basis != "input" and c.basis not in shown:
+            value.append(f" ({c.basis})", style="dim")
+        label = Text(c.label)
+        if not c.counted:
+            label.append(" (not counted)", style="dim")
         table.add_row(
-            escape(c.label) + ("" if c.counted else " [dim](not counted)[/]"),
-            f"[{_STATUS_STYLE[c.status]}]{c.status.value}[/]",
+            label,
+            Text(c.status.value, style=_STATUS_STYLE[c.status]),
             value,
-            escape(c.time or ""),
+            c.time or "",
             _score(c),
-            escape(c.threshold or ""),
-            escape(c.source or ""),
+            c.threshold or "",
+            c.source or "",
         )
     out.print(table)
     notes = [f"{c.label}: {c.note}" for c in e.components if c.note]
     for line in (*e.alerts, *notes):
-        out.print(f"• {escape(line)}")
-    out.print("[bold]Sources[/]")
+        out.print(f"• {line}")
+    out.print(Text("Sources", style="bold"))
     for s in e.sources:
-        out.print(escape(f"  [{s.key}] {s.citation}" + (f" {s.url}" if s.url else "")))
+        out.print(f"  [{s.key}] {s.citation}" + (f" {s.url}" if s.url else ""))
 
 
 def _render_list(items: tuple[CriterionInfo, ...], as_json: bool) -> None:
@@ -120,7 +125,7 @@ def _render_list(items: tuple[CriterionInfo, ...], as_json: bool) -> None:
     for col in ("id", "name", "source"):
         table.add_column(col, overflow="fold")
     for c in items:
-        table.add_row(c.id, escape(c.name), escape(c.source))
+        table.add_row(c.id, c.name, c.source)
     console.print(table)
 
 
@@ -128,31 +133,32 @@ def _render_describe(info: CriterionInfo, as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(info.to_dict(), ensure_ascii=False, indent=2))
         return
-    console.print(f"[bold]{escape(info.name)}[/] ({info.id}) — {escape(info.source)}")
-    console.print(escape(info.description))
+    console.print(Text.assemble((info.name, "bold"), f" ({info.id}) — {info.source}"))
+    console.print(info.description)
     table = Table(pad_edge=False)
     for col in ("key", "kind", "unit / choices", "description"):
         table.add_column(col, overflow="fold")
     for i in info.inputs:
-        table.add_row(i.key, i.kind, escape(i.unit or " | ".join(i.choices)), escape(i.description))
+        table.add_row(i.key, i.kind, i.unit or " | ".join(i.choices), i.description)
     console.print(table)
     console.print(
-        escape(
-            'An absent key is unknown (never normal). Lab values: "17509 ng/mL", '
-            '{"value": 17509, "unit": "ng/mL"}, or a number in the unit shown.'
-        )
+        'An absent key is unknown (never normal). Lab values: "17509 ng/mL", '
+        '{"value": 17509, "unit": "ng/mL"}, or a number in the unit shown.'
     )
 
 
 def _read_input(path: str) -> Any:
+    from ruxtrack.errors import KnowledgeFileError
+    from ruxtrack.knowledge._files import decode_utf8, load_json_text, read_text
+
     try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise CriterionInputError("--input", f"cannot read {path}: {exc.strerror or exc}") from exc
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CriterionInputError("--input", f"not valid JSON: {exc}") from exc
+        if path == "-":
+            text = decode_utf8(sys.stdin.buffer.read(), "standard input")
+        else:
+            text = read_text(Path(path), "JSON file")
+        data = load_json_text(text, path)
+    except KnowledgeFileError as exc:
+        raise CriterionInputError("--input", f"{path} {exc.reason}") from exc
     if not isinstance(data, dict):
         raise CriterionInputError("--input", "the JSON must be an object of key: value")
     return data
@@ -200,9 +206,7 @@ def criteria_command(
     first: Annotated[
         bool, typer.Option("--first", help="First time established in the window.")
     ] = False,
-    db: Annotated[
-        str | None, typer.Option("--db", help="SQLAlchemy URL of the store.", show_default=False)
-    ] = None,
+    db: DbOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Evaluate a clinical criterion, score, grade or formula from inputs or a patient."""
@@ -232,7 +236,7 @@ def criteria_command(
     window = None if window_start is None else (window_start, window_end or "")
     mode: Literal["at", "worst", "first"] = "worst" if worst else "first" if first else "at"
     with cli_errors():
-        with open_store(db) as store:
+        with open_store(store_target(db)) as store:
             tl = store.timeline(patient or "")
         e = evaluate_timeline(criterion_id, tl, at=at, window=window, mode=mode)
     _emit(e, as_json)

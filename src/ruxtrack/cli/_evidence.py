@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from ruxtrack.cli._errors import cli_errors, err_console
+from ruxtrack.cli._errors import cli_errors, err_console, make_console
 from ruxtrack.evidence import (
     MetaAnalysis,
     check_stated_ranges,
@@ -31,7 +31,7 @@ from ruxtrack.evidence._table import Quantity, Timeframe
 
 __all__ = ["register"]
 
-console = Console(highlight=False, soft_wrap=True, width=150)
+console = make_console()
 evidence_app = typer.Typer(
     help="Evidence synthesis: meta-analysis of proportions, the shipped IPS evidence table, "
     "screening logs and PRISMA 2020 flow diagrams (docs/evidence.md). Without a command: "
@@ -92,7 +92,7 @@ def _print_meta(res: MetaAnalysis, title: str) -> None:
     groups: list[str | None] = [*res.subgroups] or [None]
     for g in groups:
         if g is not None:
-            table.add_row(f"[bold]{res.group_column} = {g}[/]", "", "", "", "", "")
+            table.add_row(Text(f"{res.group_column} = {g}", style="bold"), "", "", "", "", "")
         for s in res.studies:
             if g is None or s.group == g:
                 table.add_row(
@@ -116,10 +116,10 @@ def _print_meta(res: MetaAnalysis, title: str) -> None:
         table.add_section()
     p = res.pooled
     table.add_row(
-        f"[bold]pooled (k = {p.k})[/]",
+        Text(f"pooled (k = {p.k})", style="bold"),
         "",
         "",
-        f"[bold]{_pct(p.estimate)}[/]",
+        Text(_pct(p.estimate), style="bold"),
         f"{_pct(p.ci_low)} – {_pct(p.ci_high)}",
         "",
     )
@@ -258,7 +258,7 @@ def table_command(
                 str(len(c.ambiguities)),
             )
         console.print(rows)
-        console.print("[bold]Stated ranges (Section 3) against the table[/]")
+        console.print(Text("Stated ranges (Section 3) against the table", style="bold"))
         for chk in checks:
             console.print(
                 f"  {chk.id}: {chk.low:g}–{chk.high:g}% → {chk.verdict}. Ends match: "
@@ -306,7 +306,7 @@ def prisma_command(
             def n(v: int | None) -> str:
                 return "not reported" if v is None else str(v)
 
-            console.print(f"[bold]{flow.title}[/]")
+            console.print(Text(flow.title, style="bold"))
             for db, v in flow.identified.items():
                 console.print(f"identified: {db}: {n(v)}", markup=False)
             for label, v in (

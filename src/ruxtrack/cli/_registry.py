@@ -9,15 +9,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
-from ruxtrack.cli._errors import cli_errors, err_console
+from ruxtrack.cli._errors import cli_errors, err_console, make_console, report_error
+from ruxtrack.cli._options import DbOption, store_target
 from ruxtrack.errors import ImportValidationError
 from ruxtrack.store import (
-    ENV_URL,
     ImportSummary,
     Store,
     course,
@@ -26,23 +25,13 @@ from ruxtrack.store import (
 
 __all__ = ["register"]
 
-console = Console(highlight=False, soft_wrap=True)
-
-DbOption = Annotated[
-    str | None,
-    typer.Option(
-        "--db",
-        help=f"SQLAlchemy URL of the store (default: ${ENV_URL}, else an SQLite file in the "
-        "user data directory).",
-        show_default=False,
-    ),
-]
+console = make_console()
 
 
 @contextmanager
 def _store(db: str | None) -> Iterator[Store]:
     with cli_errors():
-        store = open_store(db)
+        store = open_store(store_target(db))
     try:
         yield store
     finally:
@@ -62,15 +51,6 @@ def _progress(label: str) -> Iterator[Progress]:
     )
     with bar:
         yield bar
-
-
-def _print_problems(exc: ImportValidationError) -> None:
-    for p in exc.problems:
-        err_console.print(f"  {p}", markup=False)
-    n = len(exc.problems)
-    err_console.print(
-        f"[bold red]error[/]: {n} problem{'s' if n != 1 else ''} found; nothing was written."
-    )
 
 
 def _render_summary(summary: ImportSummary, title: str) -> None:
@@ -102,9 +82,7 @@ def _import_into(store: Store, path: Path, title: str) -> None:
                 summary = store.import_folder(path, progress=step)
         except ImportValidationError as exc:
             bar.stop()
-            err_console.print(f"{path}:", markup=False)
-            _print_problems(exc)
-            raise typer.Exit(code=1) from exc
+            raise typer.Exit(code=report_error(exc)) from exc
     _render_summary(summary, title)
 
 
@@ -135,23 +113,20 @@ def import_command(
             path = Path(source)
             _import_into(store, path, f"Imported {path}")
         else:
-            err_console.print(f'[bold red]error[/]: unknown import format "{format}": '
-                              "use canonical or omop", markup=True, highlight=False)
-            raise typer.Exit(code=1)
+            raise typer.BadParameter(
+                f'unknown import format "{format}": use canonical or omop', param_hint="--format"
+            )
         console.print(f"store: {store.url}", markup=False)
 
 
 def _import_omop(store: Store, source: str) -> None:
-    from ruxtrack.sources.omop import read_omop
+    from ruxtrack.sources import read_source
 
     try:
         with err_console.status(f"reading the OMOP CDM {source}", spinner="dots"):
-            timelines = read_omop(source)
-            summary = store.import_timelines(timelines, source=source)
+            summary = store.import_source(read_source(source, "omop"))
     except ImportValidationError as exc:
-        err_console.print(f"{source}:", markup=False)
-        _print_problems(exc)
-        raise typer.Exit(code=1) from exc
+        raise typer.Exit(code=report_error(exc)) from exc
     _render_summary(summary, f"Imported OMOP CDM {source}")
 
 
@@ -260,7 +235,7 @@ def timeline_command(
         if p.synthetic:
             head += " · SYNTHETIC"
         basis = "relative days only (no calendar dates)" if c.relative else "calendar dates"
-        console.print(f"[bold]{head}[/]", highlight=False)
+        console.print(Text(head, style="bold"))
         console.print(f"day 0 = {c.anchor}; {basis}", markup=False)
         table = Table(show_lines=False)
         table.add_column("day", justify="right")
@@ -307,7 +282,7 @@ def demo_command(
                 raise
             demo = None
         if demo is None or not hasattr(demo, "demo_datasets"):
-            err_console.print("[bold red]error[/]: this installation has no demo data")
+            err_console.print("error: this installation has no demo data")
             raise typer.Exit(code=1)
         datasets: dict[str, Path] = demo.demo_datasets()
         for name, folder in datasets.items():

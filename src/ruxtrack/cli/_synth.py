@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -17,12 +16,12 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from ruxtrack.cli._errors import cli_errors, err_console
+from ruxtrack.cli._errors import cli_errors, err_console, make_console
 from ruxtrack.synth import DEFAULT_CHUNK_SIZE, SynthResult, generate
 
 __all__ = ["register", "synth_command"]
 
-console = Console(highlight=False, soft_wrap=True)
+console = make_console()
 
 
 def _render(result: SynthResult, seconds: float) -> None:

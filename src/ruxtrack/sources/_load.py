@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ruxtrack.sources._problems import Problems
+from ruxtrack.sources._result import check_input_file
 from ruxtrack.sources._rows import format_number
 from ruxtrack.sources._spec import EXTENSIONS, FILES, FileSpec
 
@@ -57,9 +58,14 @@ def discover(folder: Path, problems: Problems) -> dict[str, Path]:
     found: dict[str, Path] = {}
     for path in sorted(folder.iterdir()):
         ext = path.suffix.lower().lstrip(".")
-        if not path.is_file() or ext not in EXTENSIONS or path.name.startswith("."):
+        if ext not in EXTENSIONS or path.name.startswith("."):
             continue
         kind = path.stem
+        if not path.is_file() or path.is_symlink():
+            refused = check_input_file(path)
+            if refused is not None:  # a canonical name that is a folder, a dangling link, ...
+                problems.add(path.name, None, None, None, refused.reason)
+                continue
         if kind not in FILES:
             hint = difflib.get_close_matches(kind, FILES, n=1)
             problems.add(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -85,7 +85,12 @@ def _row_reason(code: str, value: float, unit: str | None) -> str:
     return "value rejected by the lab catalogue"  # pragma: no cover - normalize agrees
 
 
-def normalise_timelines(timelines: Sequence[Timeline]) -> list[Timeline]:
+ProblemAt = Callable[[Timeline, int, str, str], ImportProblem]
+
+
+def normalise_timelines(
+    timelines: Sequence[Timeline], *, problem: ProblemAt | None = None
+) -> list[Timeline]:
     """Check every observation against the catalogue and put it in the canonical unit.
 
     Timelines read by :func:`ruxtrack.sources.read_folder` are canonical already and come back
@@ -95,8 +100,10 @@ def normalise_timelines(timelines: Sequence[Timeline]) -> list[Timeline]:
     Raises
     ------
     ImportValidationError
-        Naming patient, record and reason for every observation the catalogue refuses.
+        Naming patient, record and reason for every observation the catalogue refuses
+        (located by ``problem(timeline, observation_index, field, reason)`` when given).
     """
+    make = problem or _problem
     groups: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
     for ti, tl in enumerate(timelines):
         for oi, o in enumerate(tl.observations):
@@ -111,11 +118,11 @@ def normalise_timelines(timelines: Sequence[Timeline]) -> list[Timeline]:
         if result.error is not None:
             fld, reason = result.error
             for ti, oi in members:
-                problems.append(_problem(timelines[ti], oi, fld, reason))
+                problems.append(make(timelines[ti], oi, fld, reason))
             continue
         for j, (fld, reason) in result.row_errors.items():
             ti, oi = members[j]
-            problems.append(_problem(timelines[ti], oi, fld, reason))
+            problems.append(make(timelines[ti], oi, fld, reason))
         if result.row_errors or (result.code == code and result.unit == unit):
             continue
         for j, (ti, oi) in enumerate(members):

@@ -45,7 +45,7 @@ from ruxtrack.timeline import (
     resolve_anchors,
 )
 
-__all__ = ["build_timelines"]
+__all__ = ["RowMap", "build_timelines"]
 
 M = TypeVar("M", bound=BaseModel)
 Mask = npt.NDArray[np.bool_]
@@ -223,6 +223,9 @@ class _PatientCtx:
     #: events whose row has a problem (reported there); references to them are not reported again
     broken: set[tuple[str, int]] = field(default_factory=set)
     records: dict[str, list[Any]] = field(default_factory=lambda: defaultdict(list))
+    #: the file row of each record in ``records`` (and of each event), for later messages
+    rows: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    event_rows: dict[int, int] = field(default_factory=dict)
 
 
 def _resolve(ctx: _PatientCtx, ref: TimeRef) -> datetime | None:
@@ -391,6 +394,7 @@ def _events(
         )  # fmt: skip
         if ev is not None:
             ctx.events.append((i, ev))
+            ctx.event_rows[i] = t.row(i)
         else:
             ctx.broken.add((t.v("event")[i], int(occ[i])))
     for ctx in ctxs.values():
@@ -568,6 +572,7 @@ def _observations(
         )
         if obs is not None:
             ctx.records["observations"].append(obs)
+            ctx.rows["observations"].append(t.row(i))
 
 
 def _mask(n: int, pos: npt.NDArray[np.intp]) -> Mask:
@@ -617,6 +622,7 @@ def _drugs(
         )  # fmt: skip
         if rec is not None:
             ctx.records["drugs"].append(rec)
+            ctx.rows["drugs"].append(t.row(i))
 
 
 def _support(
@@ -662,6 +668,7 @@ def _support(
         )  # fmt: skip
         if rec is not None:
             ctx.records["support"].append(rec)
+            ctx.rows["support"].append(t.row(i))
 
 
 def _assessments(
@@ -694,6 +701,7 @@ def _assessments(
         )  # fmt: skip
         if rec is not None:
             ctx.records["assessments"].append(rec)
+            ctx.rows["assessments"].append(t.row(i))
 
 
 _RECORD_READERS: dict[
@@ -709,10 +717,18 @@ _RECORD_READERS: dict[
 }
 
 
-def build_timelines(tables: Mapping[str, RawTable], problems: Problems) -> list[Timeline]:
+#: Where each record of a built timeline came from: (patient id, kind, index) -> (file, row);
+#: index -1 is the patient's own row.
+RowMap = dict[tuple[str, str, int], tuple[str, int]]
+
+
+def build_timelines(
+    tables: Mapping[str, RawTable], problems: Problems, where: RowMap | None = None
+) -> list[Timeline]:
     """Validate loaded tables and build one timeline per patient (in patients-file order).
 
     Problems are added to ``problems``; when there is any, the returned list is empty.
+    ``where`` (when given) is filled with the file and row of every record built.
     """
     if "patients" not in tables:
         return []
@@ -732,6 +748,8 @@ def build_timelines(tables: Mapping[str, RawTable], problems: Problems) -> list[
         return []
     out = []
     for ctx in ctxs.values():
+        if where is not None:
+            _fill_rows(where, tables, ctx)
         try:
             out.append(
                 Timeline(
@@ -746,3 +764,14 @@ def build_timelines(tables: Mapping[str, RawTable], problems: Problems) -> list[
         except (ValidationError, UnitError, TimelineError) as exc:  # pragma: no cover - defence
             problems.add(tables["patients"].file, ctx.row, None, ctx.patient.patient_id, _msg(exc))
     return [] if problems else out
+
+
+def _fill_rows(where: RowMap, tables: Mapping[str, RawTable], ctx: _PatientCtx) -> None:
+    pid = ctx.patient.patient_id
+    where[(pid, "patients", -1)] = (tables["patients"].file, ctx.row)
+    if "events" in tables:
+        for k, (i, _) in enumerate(ctx.events):
+            where[(pid, "events", k)] = (tables["events"].file, ctx.event_rows[i])
+    for kind, rows in ctx.rows.items():
+        for k, row in enumerate(rows):
+            where[(pid, kind, k)] = (tables[kind].file, row)

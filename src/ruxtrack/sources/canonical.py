@@ -9,7 +9,7 @@ record row 2 (Parquet records are numbered the same way).
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Literal
 
@@ -19,18 +19,54 @@ import pyarrow.parquet as pq
 from ruxtrack.errors import RuxtrackError
 from ruxtrack.sources._load import RawTable, discover, load_table
 from ruxtrack.sources._problems import Problems
+from ruxtrack.sources._result import RecordRef, SourceResult, Where, source_result
 from ruxtrack.sources._rows import RESOLVED_COLUMNS, Row, resolved_rows, to_file_rows
 from ruxtrack.sources._spec import FILES, ColumnSpec
-from ruxtrack.sources._validate import build_timelines
+from ruxtrack.sources._validate import RowMap, build_timelines
 from ruxtrack.timeline import Timeline
 
-__all__ = ["ExportError", "Format", "read_folder", "write_folder"]
+__all__ = ["ExportError", "Format", "read_canonical", "read_folder", "write_folder"]
 
 Format = Literal["csv", "parquet"]
 
 
 class ExportError(RuxtrackError):
     """An export cannot be written (bad format, target not writable)."""
+
+
+def read_canonical(path: str | Path) -> SourceResult:
+    """Read a canonical folder (CSV or Parquet files) through the source interface.
+
+    Every problem is located by file, spreadsheet row (header = row 1) and column, including
+    those of the shared checks (:func:`ruxtrack.sources.check_timelines`).
+
+    Examples
+    --------
+    >>> from ruxtrack.sources import read_canonical
+    >>> read_canonical("no/such/folder").problems[0].reason
+    'no such folder'
+    """
+    folder = Path(path)
+    problems = Problems()
+    tables: dict[str, RawTable] = {}
+    for kind, file in discover(folder, problems).items():
+        table = load_table(file, FILES[kind], problems)
+        if table is not None:
+            tables[kind] = table
+    rows: RowMap = {}
+    timelines = build_timelines(tables, problems, rows) if "patients" in tables else []
+    found = problems.sorted()
+    return source_result(str(folder), timelines, found, locate=_row_locator(rows, folder))
+
+
+def _row_locator(rows: RowMap, folder: Path) -> Callable[[RecordRef], Where]:
+    def locate(ref: RecordRef) -> Where:
+        hit = rows.get((ref.patient_id, ref.kind, -1 if ref.index is None else ref.index))
+        if hit is None:  # pragma: no cover - every built record has a row
+            return Where(str(folder), None, (("patient", ref.patient_id),), ref.field)
+        return Where(hit[0], hit[1], (), ref.field)
+
+    return locate
 
 
 def read_folder(path: str | Path) -> list[Timeline]:
@@ -59,16 +95,7 @@ def read_folder(path: str | Path) -> list[Timeline]:
     >>> from ruxtrack.sources import read_folder
     >>> timelines = read_folder("docs/examples/minimal")  # doctest: +SKIP
     """
-    folder = Path(path)
-    problems = Problems()
-    tables: dict[str, RawTable] = {}
-    for kind, file in discover(folder, problems).items():
-        table = load_table(file, FILES[kind], problems)
-        if table is not None:
-            tables[kind] = table
-    timelines = build_timelines(tables, problems) if "patients" in tables else []
-    problems.raise_if_any()
-    return timelines
+    return read_canonical(path).raise_for_problems()
 
 
 def write_folder(

@@ -18,19 +18,20 @@ from typing import Any
 
 import pandas as pd
 
-from ruxtrack.errors import ImportProblem, ImportValidationError
+from ruxtrack.errors import ImportProblem
 from ruxtrack.sources._load import RawTable, _read_csv, _read_parquet
 from ruxtrack.sources._omop_map import OmopMapping, load_omop_mapping
 from ruxtrack.sources._omop_spec import CDM_TABLES, REQUIRED
 from ruxtrack.sources._omop_write import omop_rows, write_omop
 from ruxtrack.sources._problems import Problems
+from ruxtrack.sources._result import RecordRef, SourceResult, Where, source_result
 from ruxtrack.sources._rows import format_number
 from ruxtrack.sources._spec import FILES
 from ruxtrack.sources._units import lab_codes
-from ruxtrack.sources._validate import build_timelines
+from ruxtrack.sources._validate import RowMap, build_timelines
 from ruxtrack.timeline import Frequency, SupportMode, Timeline
 
-__all__ = ["CdmTables", "load_cdm", "omop_rows", "read_omop", "write_omop"]
+__all__ = ["CdmTables", "load_cdm", "omop_rows", "read_omop", "read_omop_source", "write_omop"]
 
 _PATIENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _EVENT = re.compile(r"^([a-z][a-z0-9_]*)(?:#([1-9][0-9]{0,5}))?$")
@@ -677,6 +678,42 @@ def _relocate(p: ImportProblem, canon: _Canon, cdm: CdmTables) -> ImportProblem:
     return ImportProblem(label, row, field_name, p.value, p.reason)
 
 
+def read_omop_source(source: str | Path, mapping: OmopMapping | None = None) -> SourceResult:
+    """Read an OMOP CDM through the source interface (docs/sources.md).
+
+    Every problem, including those of the shared checks, names the CDM table (``measurement.csv``
+    in a folder, ``measurement`` in a database), the row and the CDM column.
+    """
+    m = mapping or load_omop_mapping()
+    problems = Problems()
+    cdm = load_cdm(source, problems)
+    if problems:
+        return SourceResult([], _order(problems), str(source))
+    reader = _Reader(cdm, problems, m)
+    reader.persons()
+    reader.visits()
+    reader.deaths()
+    reader.procedures()
+    reader.observations_table()
+    support_values: dict[tuple[str, str], dict[str, str]] = {}
+    reader.measurements(support_values)
+    reader.drugs()
+    reader.devices(support_values)
+    canon_problems = Problems()
+    rows: RowMap = {}
+    timelines = build_timelines(_raw_tables(reader.canon), canon_problems, rows)
+    problems.extend(_relocate(p, reader.canon, cdm) for p in canon_problems.sorted())
+
+    def locate(ref: RecordRef) -> Where:
+        hit = rows.get((ref.patient_id, ref.kind, -1 if ref.index is None else ref.index))
+        if hit is None:  # pragma: no cover - every built record has a row
+            return Where(cdm.origin, None, (("patient", ref.patient_id),), ref.field)
+        p = _relocate(ImportProblem(hit[0], hit[1], ref.field, None, ""), reader.canon, cdm)
+        return Where(p.file, p.row, (), p.field)
+
+    return source_result(str(source), timelines, _order(problems), locate=locate)
+
+
 def read_omop(source: str | Path, mapping: OmopMapping | None = None) -> list[Timeline]:
     """Read an OMOP CDM (folder of CSV/Parquet tables, or a DuckDB/PostgreSQL URL) as timelines.
 
@@ -698,27 +735,7 @@ def read_omop(source: str | Path, mapping: OmopMapping | None = None) -> list[Ti
     >>> from ruxtrack.sources import read_omop
     >>> timelines = read_omop("cdm/")  # doctest: +SKIP
     """
-    m = mapping or load_omop_mapping()
-    problems = Problems()
-    cdm = load_cdm(source, problems)
-    if problems:
-        problems.raise_if_any()
-    reader = _Reader(cdm, problems, m)
-    reader.persons()
-    reader.visits()
-    reader.deaths()
-    reader.procedures()
-    reader.observations_table()
-    support_values: dict[tuple[str, str], dict[str, str]] = {}
-    reader.measurements(support_values)
-    reader.drugs()
-    reader.devices(support_values)
-    canon_problems = Problems()
-    timelines = build_timelines(_raw_tables(reader.canon), canon_problems)
-    problems.extend(_relocate(p, reader.canon, cdm) for p in canon_problems.sorted())
-    if problems:
-        raise ImportValidationError(_order(problems))
-    return timelines
+    return read_omop_source(source, mapping).raise_for_problems()
 
 
 def _order(problems: Problems) -> list[ImportProblem]:

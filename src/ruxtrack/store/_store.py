@@ -28,17 +28,18 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from ruxtrack import __version__
-from ruxtrack.errors import StoreError
+from ruxtrack.errors import ImportValidationError, StoreError, excerpt
 from ruxtrack.sources import (
     RESOLVED_COLUMNS,
     Format,
     Row,
-    read_folder,
+    SourceResult,
+    check_timelines,
+    read_canonical,
     resolved_rows,
     timeline_from_rows,
     write_folder,
 )
-from ruxtrack.sources._units import normalise_timelines
 from ruxtrack.store._results import ImportSummary, PatientChange, PatientSummary, TableChange
 from ruxtrack.store._schema import RECORD_TABLES, TABLES, imports, patients
 from ruxtrack.timeline import Timeline, TimeRef
@@ -77,7 +78,10 @@ def default_url() -> str:
     return f"sqlite:///{path}"
 
 
-def _resolve_url(url: str | None) -> URL:
+def _resolve_url(url: str | os.PathLike[str] | None) -> URL:
+    if isinstance(url, os.PathLike):
+        # a file path: an SQLite store there
+        url = f"sqlite:///{Path(url).expanduser().resolve()}"
     text = url or os.environ.get(ENV_URL) or default_url()
     try:
         parsed = make_url(text)
@@ -89,15 +93,15 @@ def _resolve_url(url: str | None) -> URL:
     return parsed
 
 
-def open_store(url: str | None = None) -> Store:
+def open_store(url: str | os.PathLike[str] | None = None) -> Store:
     """Open (creating and migrating as needed) the store at ``url``.
 
     Parameters
     ----------
     url
         An SQLAlchemy URL (``sqlite:///path.sqlite``, ``postgresql+psycopg://user:pw@host/db``;
-        ``postgresql://`` is read as psycopg 3). None: the environment variable
-        ``RUXTRACK_DATABASE_URL``, else :func:`default_url`.
+        ``postgresql://`` is read as psycopg 3), or a :class:`~pathlib.Path` to an SQLite file.
+        None: the environment variable ``RUXTRACK_DATABASE_URL``, else :func:`default_url`.
 
     Raises
     ------
@@ -114,22 +118,55 @@ def open_store(url: str | None = None) -> Store:
     parsed = _resolve_url(url)
     shown = parsed.render_as_string(hide_password=True)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        Path(str(parsed.database)).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        target = Path(str(parsed.database)).expanduser()
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot open {shown}: cannot create the folder {target.parent}: "
+                f"{exc.strerror or exc}"
+            ) from exc
+        if target.is_dir():
+            raise StoreError(f"cannot open {shown}: {target} is a folder, not a database file")
     try:
-        engine = sa.create_engine(parsed)
+        # hide_parameters: an error must never print patient ids, times or values
+        engine = sa.create_engine(parsed, hide_parameters=True)
     except (ArgumentError, NoSuchModuleError, ImportError) as exc:
-        raise StoreError(f"cannot open {shown}: {exc}") from exc
+        raise StoreError(f"cannot open {shown}: {_driver_hint(parsed, exc)}") from exc
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     try:
         _migrate(engine, shown)
     except SQLAlchemyError as exc:
         engine.dispose()
-        raise StoreError(f"cannot open {shown}: {exc.__class__.__name__}: {exc}") from exc
+        raise StoreError(f"cannot open {shown}: {db_reason(exc)}") from exc
     except StoreError:
         engine.dispose()
         raise
     return Store(engine)
+
+
+def _driver_hint(url: URL, exc: Exception) -> str:
+    if isinstance(exc, NoSuchModuleError | ImportError) and "psycopg" in url.drivername:
+        return (
+            "the PostgreSQL driver (psycopg 3) is not installed; install it with "
+            "pip install 'ruxtrack[postgres]'"
+        )
+    return str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+
+
+def db_reason(exc: SQLAlchemyError) -> str:
+    """The database's reason without SQL, parameters or row values (which hold patient data).
+
+    Only the first line of the driver's message is kept: PostgreSQL's ``DETAIL:`` lines quote
+    key values.
+    """
+    orig = getattr(exc, "orig", None)
+    text = str(orig) if orig is not None else str(exc)
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    first = first.split("[SQL:")[0].strip()
+    name = (orig or exc).__class__.__name__
+    return excerpt(f"{name}: {first}" if first else name, 200)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -268,7 +305,9 @@ class Store:
         StoreError
             When the database refuses the write; the transaction was rolled back.
         """
-        tls = normalise_timelines(list(timelines))
+        tls, problems = check_timelines(list(timelines), source=source or "import")
+        if problems:
+            raise ImportValidationError(problems)
         prepared: dict[str, tuple[dict[str, list[Row]], str]] = {}
         for tl in tls:
             rows = resolved_rows(tl)
@@ -277,8 +316,7 @@ class Store:
             return self._write(prepared, source, progress)
         except SQLAlchemyError as exc:
             raise StoreError(
-                f"the import into {self.url} failed and was rolled back: "
-                f"{exc.__class__.__name__}: {exc}"
+                f"the import into {self.url} failed and was rolled back: {db_reason(exc)}"
             ) from exc
 
     def import_folder(self, path: str | Path, *, progress: Progress | None = None) -> ImportSummary:
@@ -291,8 +329,23 @@ class Store:
         ImportValidationError
             Listing every problem in the folder; nothing was written.
         """
-        timelines = read_folder(path)
-        return self.import_timelines(timelines, source=str(path), progress=progress)
+        return self.import_source(read_canonical(path), progress=progress)
+
+    def import_source(
+        self, result: SourceResult, *, progress: Progress | None = None
+    ) -> ImportSummary:
+        """The one door for a source reader's result: all or nothing, in one transaction.
+
+        Raises
+        ------
+        ImportValidationError
+            When the reader found problems (each located in the source's own terms);
+            nothing was written.
+        StoreError
+            When the database refuses the write; the transaction was rolled back.
+        """
+        timelines = result.raise_for_problems()
+        return self.import_timelines(timelines, source=result.source or None, progress=progress)
 
     def export_folder(self, path: str | Path, format: Format = "csv") -> dict[str, Path]:
         """Write every patient as a canonical folder; importing it again changes nothing."""

@@ -7,9 +7,12 @@ catalogue's printed factor) → rules on the value as given (FiO₂ 1–21) → 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -226,6 +229,52 @@ def _unit_factor(cat: LabCatalogue, code: str, unit: str) -> tuple[float, float]
     assert accepted is not None
     if accepted.convention:
         return accepted.factor, accepted.offset
+    target = accepted.compute_to or entry.canonical_unit
+    if accepted.unit == target and accepted.factor == 1 and accepted.offset == 0:
+        return 1.0, 0.0  # a unit into itself: no UCUM registry needed (keeps the CLI fast)
+    known = verified_factors(cat.path).get(f"{code}|{unit}")
+    if known is not None:  # checked against UCUM when generated; see verified_factors
+        return known[0], known[1]
+    return ucum_factor(cat, code, unit)
+
+
+#: Factors of the packaged catalogue, computed by UCUM and checked against the printed ones,
+#: so that a command converting a unit needs no UCUM registry (seconds to build). Regenerate
+#: with ``python -m ruxtrack.units._convert``; a test checks that it is current.
+VERIFIED_FACTORS = Path(__file__).with_name("ucum_factors.json")
+
+
+@lru_cache(maxsize=8)
+def verified_factors(catalogue_path: str) -> dict[str, tuple[float, float]]:
+    """The generated factors, when they were made from exactly this catalogue file."""
+    try:
+        data = json.loads(VERIFIED_FACTORS.read_text(encoding="utf-8"))
+        digest = hashlib.sha256(Path(catalogue_path).read_bytes()).hexdigest()
+    except (OSError, ValueError):
+        return {}
+    if data.get("catalogue_sha256") != digest:
+        return {}
+    return {k: (float(v[0]), float(v[1])) for k, v in data["factors"].items()}
+
+
+def compute_verified_factors(cat: LabCatalogue) -> dict[str, object]:
+    """Every accepted unit's factor through UCUM (the content of :data:`VERIFIED_FACTORS`)."""
+    factors: dict[str, list[float]] = {}
+    for entry in cat.entries:
+        for accepted in entry.units:
+            if accepted.convention:
+                continue
+            f, o = ucum_factor(cat, entry.code, accepted.unit)
+            factors[f"{entry.code}|{accepted.unit}"] = [f, o]
+    digest = hashlib.sha256(Path(cat.path).read_bytes()).hexdigest()
+    return {"catalogue_sha256": digest, "factors": factors}
+
+
+def ucum_factor(cat: LabCatalogue, code: str, unit: str) -> tuple[float, float]:
+    """Factor and offset of an accepted unit through UCUM, checked against the printed one."""
+    entry = cat.get(code)
+    accepted = entry.accepted(unit)
+    assert accepted is not None
     target = accepted.compute_to or entry.canonical_unit
     try:
         factor, offset = linear_map(unit, target, accepted.molar_mass)
@@ -655,3 +704,12 @@ def convert(
     source = conversion(code, from_unit, catalogue=cat)
     target = conversion(code, to_unit, catalogue=cat)
     return target.inverse(source.apply(float(value)))
+
+
+if __name__ == "__main__":  # regenerate VERIFIED_FACTORS
+    from ruxtrack.units._catalogue import load_catalogue as _load
+
+    VERIFIED_FACTORS.write_text(
+        json.dumps(compute_verified_factors(_load()), indent=1, sort_keys=True) + "\n",
+        encoding="utf-8",
+    )
