@@ -19,16 +19,16 @@ from typing import Any
 import pandas as pd
 
 from ruxtrack.errors import ImportProblem
-from ruxtrack.sources._load import RawTable, _read_csv, _read_parquet
+from ruxtrack.sources._canon import Canon, Origin, finish
+from ruxtrack.sources._load import _read_csv, _read_parquet
 from ruxtrack.sources._omop_map import OmopMapping, load_omop_mapping
 from ruxtrack.sources._omop_spec import CDM_TABLES, REQUIRED
 from ruxtrack.sources._omop_write import omop_rows, write_omop
 from ruxtrack.sources._problems import Problems
-from ruxtrack.sources._result import RecordRef, SourceResult, Where, source_result
+from ruxtrack.sources._result import SourceResult
 from ruxtrack.sources._rows import format_number
 from ruxtrack.sources._spec import FILES
 from ruxtrack.sources._units import lab_codes
-from ruxtrack.sources._validate import RowMap, build_timelines
 from ruxtrack.timeline import Frequency, SupportMode, Timeline
 
 __all__ = ["CdmTables", "load_cdm", "omop_rows", "read_omop", "read_omop_source", "write_omop"]
@@ -182,22 +182,6 @@ def _load_db(url: str, out: CdmTables, problems: Problems) -> None:
 # -- CDM rows -> canonical cells ---------------------------------------------------------------
 
 
-@dataclass
-class _Canon:
-    """Canonical cells being built, each row remembering its CDM table, row and column names."""
-
-    rows: dict[str, list[dict[str, str]]] = field(default_factory=lambda: defaultdict(list))
-    origin: dict[str, list[tuple[str, int, dict[str, str]]]] = field(
-        default_factory=lambda: defaultdict(list)
-    )
-
-    def add(
-        self, kind: str, cells: dict[str, str], where: tuple[str, int], cols: dict[str, str]
-    ) -> None:
-        self.rows[kind].append(cells)
-        self.origin[kind].append((where[0], where[1], cols))
-
-
 def _get(frame: pd.DataFrame, col: str) -> list[str]:
     return frame[col].tolist() if col in frame.columns else [""] * len(frame)
 
@@ -215,9 +199,14 @@ class _Reader:
         self.cdm = cdm
         self.problems = problems
         self.m = mapping
-        self.canon = _Canon()
+        self.canon = Canon()
         self.pid: dict[str, str] = {}
         self.patient_rows: dict[str, dict[str, str]] = {}
+
+    def add(
+        self, kind: str, cells: dict[str, str], where: tuple[str, int], cols: dict[str, str]
+    ) -> None:
+        self.canon.add(kind, cells, Origin(where[0], where[1], (), cols))
 
     def where(self, table: str, i: int) -> tuple[str, int]:
         return self.cdm.labels[table], self.cdm.rows[table][i]
@@ -259,7 +248,7 @@ class _Reader:
             cells = {c.name: "" for c in FILES["patients"].columns}
             cells.update(patient_id=pid, sex=self.m.sex_of(g), birth_date=births[i][:10])
             self.patient_rows[person_id] = cells
-            self.canon.add(
+            self.add(
                 "patients",
                 cells,
                 self.where("person", i),
@@ -336,7 +325,7 @@ class _Reader:
                     {"time": "observation_datetime", "event": "observation_source_value"},
                 )
             else:
-                self.canon.add(
+                self.add(
                     "assessments",
                     {
                         "patient_id": pid,
@@ -362,7 +351,7 @@ class _Reader:
         name, occ = (m.group(1), m.group(2) or "") if m else (ref, "")
         cells = {c.name: "" for c in FILES["events"].columns}
         cells.update(patient_id=pid, event=name, occurrence=occ, time=t)
-        self.canon.add("events", cells, where, cols)
+        self.add("events", cells, where, cols)
 
     def visits(self) -> None:
         v = self.table("visit_occurrence")
@@ -499,7 +488,7 @@ class _Reader:
                     c["operator_concept_id"][i],
                     "not an integer concept id",
                 )
-            self.canon.add(
+            self.add(
                 "observations",
                 {
                     "patient_id": pid,
@@ -562,7 +551,7 @@ class _Reader:
             )
             sig = c["sig"][i].split()
             freq = _FREQ.get(sig[-1].lower(), sig[-1]) if sig else ""
-            self.canon.add(
+            self.add(
                 "drugs",
                 {
                     "patient_id": pid,
@@ -620,7 +609,7 @@ class _Reader:
             if not pid:
                 continue
             vals = support_values.get((person_id, c["device_exposure_id"][i]), {})
-            self.canon.add(
+            self.add(
                 "support",
                 {
                     "patient_id": pid,
@@ -646,38 +635,6 @@ class _Reader:
             )
 
 
-_CANON_ROW0 = 2
-
-
-def _raw_tables(canon: _Canon) -> dict[str, RawTable]:
-    out: dict[str, RawTable] = {}
-    for kind, spec in FILES.items():
-        rows = canon.rows.get(kind, [])
-        frame = pd.DataFrame(
-            [[r.get(c, "") or "" for c in spec.column_names] for r in rows],
-            columns=list(spec.column_names),
-            dtype=object,
-        )
-        out[kind] = RawTable(
-            f"\x00{kind}",
-            spec,
-            frame,
-            pd.Series(range(_CANON_ROW0, _CANON_ROW0 + len(rows)), dtype="int64"),
-        )
-    return out
-
-
-def _relocate(p: ImportProblem, canon: _Canon, cdm: CdmTables) -> ImportProblem:
-    if not p.file.startswith("\x00"):
-        return p
-    kind = p.file[1:]
-    if p.row is None or not canon.origin.get(kind):
-        return ImportProblem(cdm.labels.get("person", cdm.origin), None, p.field, p.value, p.reason)
-    label, row, cols = canon.origin[kind][p.row - _CANON_ROW0]
-    field_name = cols.get(p.field or "", "person_id" if p.field == "patient_id" else p.field)
-    return ImportProblem(label, row, field_name, p.value, p.reason)
-
-
 def read_omop_source(source: str | Path, mapping: OmopMapping | None = None) -> SourceResult:
     """Read an OMOP CDM through the source interface (docs/sources.md).
 
@@ -699,19 +656,7 @@ def read_omop_source(source: str | Path, mapping: OmopMapping | None = None) -> 
     reader.measurements(support_values)
     reader.drugs()
     reader.devices(support_values)
-    canon_problems = Problems()
-    rows: RowMap = {}
-    timelines = build_timelines(_raw_tables(reader.canon), canon_problems, rows)
-    problems.extend(_relocate(p, reader.canon, cdm) for p in canon_problems.sorted())
-
-    def locate(ref: RecordRef) -> Where:
-        hit = rows.get((ref.patient_id, ref.kind, -1 if ref.index is None else ref.index))
-        if hit is None:  # pragma: no cover - every built record has a row
-            return Where(cdm.origin, None, (("patient", ref.patient_id),), ref.field)
-        p = _relocate(ImportProblem(hit[0], hit[1], ref.field, None, ""), reader.canon, cdm)
-        return Where(p.file, p.row, (), p.field)
-
-    return source_result(str(source), timelines, _order(problems), locate=locate)
+    return finish(str(source), reader.canon, _order(problems), fallback=cdm.origin)
 
 
 def read_omop(source: str | Path, mapping: OmopMapping | None = None) -> list[Timeline]:
