@@ -86,18 +86,30 @@ def _import_into(store: Store, path: Path, title: str) -> None:
     _render_summary(summary, title)
 
 
+#: Environment variable holding a REDCap API token (never a command-line argument: ps shows it).
+REDCAP_TOKEN_ENV = "RUXTRACK_REDCAP_TOKEN"  # noqa: S105 - a variable name, not a secret
+
+
 def import_command(
     source: Annotated[
         str,
         typer.Argument(
             help="Folder of canonical CSV or Parquet files (docs/data-format.md); with "
-            "--format omop an OMOP CDM folder or database URL (docs/omop.md)."
+            "--format omop an OMOP CDM folder or database URL (docs/omop.md); with --format "
+            "redcap a REDCap export folder (docs/redcap.md)."
         ),
     ],
     db: DbOption = None,
     format: Annotated[
         str,
-        typer.Option("--format", "-f", help="canonical (default) or omop.", case_sensitive=False),
+        typer.Option(
+            "--format",
+            "-f",
+            help="canonical (default), omop (CDM folder or database URL), redcap (a project "
+            "export folder: dictionary.csv, records.csv, mapping.yaml) or redcap-api (an API "
+            f"URL; token in ${REDCAP_TOKEN_ENV}).",
+            case_sensitive=False,
+        ),
     ] = "canonical",
 ) -> None:
     """Validate a folder and import it in one transaction (all or nothing).
@@ -107,27 +119,43 @@ def import_command(
     whose records differ has all of them replaced.
     """
     with _store(db) as store, cli_errors():
-        if format.lower() == "omop":
-            _import_omop(store, source)
+        if format.lower() in ("omop", "redcap", "redcap-api"):
+            _import_source(store, source, format.lower())
         elif format.lower() == "canonical":
             path = Path(source)
             _import_into(store, path, f"Imported {path}")
         else:
             raise typer.BadParameter(
-                f'unknown import format "{format}": use canonical or omop', param_hint="--format"
+                f'unknown import format "{format}": use canonical, omop, redcap or redcap-api',
+                param_hint="--format",
             )
         console.print(f"store: {store.url}", markup=False)
 
 
-def _import_omop(store: Store, source: str) -> None:
+def _import_source(store: Store, source: str, fmt: str) -> None:
+    import tempfile
+
     from ruxtrack.sources import read_source
 
     try:
-        with err_console.status(f"reading the OMOP CDM {source}", spinner="dots"):
-            summary = store.import_source(read_source(source, "omop"))
+        with (
+            tempfile.TemporaryDirectory() as tmp,
+            err_console.status(f"reading {source} ({fmt})", spinner="dots"),
+        ):
+            if fmt == "redcap-api":
+                import os
+
+                from ruxtrack.sources.redcap import fetch_redcap
+
+                token = os.environ.get(REDCAP_TOKEN_ENV, "")
+                fetch_redcap(source, token, tmp)
+                result = read_source(tmp, "redcap")
+            else:
+                result = read_source(source, fmt)
+            summary = store.import_source(result)
     except ImportValidationError as exc:
         raise typer.Exit(code=report_error(exc)) from exc
-    _render_summary(summary, f"Imported OMOP CDM {source}")
+    _render_summary(summary, f"Imported {source} ({fmt})")
 
 
 def export_command(
@@ -136,7 +164,8 @@ def export_command(
         str,
         typer.Option(
             "--format", "-f",
-            help="csv or parquet (canonical), omop or omop-parquet (OMOP CDM v5.4 tables).",
+            help="csv or parquet (canonical), omop or omop-parquet (OMOP CDM v5.4 tables), "
+            "redcap (the registry's REDCap project and a records import file).",
             case_sensitive=False,
         ),
     ] = "csv",
@@ -144,6 +173,17 @@ def export_command(
 ) -> None:  # fmt: skip
     """Export every patient as a canonical folder; importing it again changes nothing."""
     with _store(db) as store, cli_errors():
+        if format.lower() == "redcap":
+            from ruxtrack.sources.redcap import write_redcap
+
+            timelines = list(store.timelines())
+            for name, file in write_redcap(timelines, directory).items():
+                console.print(f"{file}  ({name})", markup=False)
+            console.print(
+                f"exported {len(timelines)} patients as a REDCap project from {store.url}",
+                markup=False,
+            )
+            return
         if format.lower() in ("omop", "omop-parquet"):
             from ruxtrack.sources.omop import write_omop
 
