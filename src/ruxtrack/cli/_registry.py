@@ -16,6 +16,7 @@ from rich.text import Text
 from ruxtrack.cli._errors import cli_errors, err_console, make_console, report_error
 from ruxtrack.cli._options import DbOption, store_target
 from ruxtrack.errors import ImportValidationError
+from ruxtrack.sources import READERS, SourceResult, read_source
 from ruxtrack.store import (
     ImportSummary,
     Store,
@@ -70,45 +71,69 @@ def _render_summary(summary: ImportSummary, title: str) -> None:
         console.print("Nothing changed: the store already holds exactly these records.")
 
 
-def _import_into(store: Store, path: Path, title: str) -> None:
-    with _progress(f"importing {path.name}") as bar:
-        task = bar.add_task(f"writing {path.name}", total=None)
+#: Environment variable holding a REDCap API token (never a command-line argument: ps shows it).
+REDCAP_TOKEN_ENV = "RUXTRACK_REDCAP_TOKEN"  # noqa: S105 - a variable name, not a secret
+
+
+def _read(source: str | Path, fmt: str, tmp: str) -> SourceResult:
+    """A reader's result; ``redcap-api`` first downloads the project with PyCap into ``tmp``."""
+    if fmt == "redcap-api":
+        import os
+
+        from ruxtrack.sources.redcap import fetch_redcap
+
+        fetch_redcap(str(source), os.environ.get(REDCAP_TOKEN_ENV, ""), tmp)
+        return read_source(tmp, "redcap")
+    return read_source(source, fmt)
+
+
+def _import_into(store: Store, path: str | Path, title: str, fmt: str = "canonical") -> None:
+    import tempfile
+
+    name = Path(path).name if "://" not in str(path) else str(path)
+    with _progress(f"importing {name}") as bar:
+        task = bar.add_task(f"writing {name}", total=None)
 
         def step(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
         try:
-            with err_console.status(f"validating {path}", spinner="dots"):
-                summary = store.import_folder(path, progress=step)
+            with (
+                tempfile.TemporaryDirectory() as tmp,
+                err_console.status(f"validating {path}", spinner="dots"),
+            ):
+                summary = store.import_source(_read(path, fmt, tmp), progress=step)
         except ImportValidationError as exc:
             bar.stop()
             raise typer.Exit(code=report_error(exc)) from exc
     _render_summary(summary, title)
 
 
-#: Environment variable holding a REDCap API token (never a command-line argument: ps shows it).
-REDCAP_TOKEN_ENV = "RUXTRACK_REDCAP_TOKEN"  # noqa: S105 - a variable name, not a secret
+def _path_or_url(value: str) -> str:
+    """A folder path or a URL, kept as typed (``Path`` would fold the ``//`` of a URL)."""
+    return value  # the command receives the text; the annotation only names it PATH in help
 
 
 def import_command(
     source: Annotated[
-        str,
+        Path,
         typer.Argument(
+            metavar="PATH|URL",
+            parser=_path_or_url,
             help="Folder of canonical CSV or Parquet files (docs/data-format.md); with "
             "--format omop an OMOP CDM folder or database URL (docs/omop.md); with --format "
-            "redcap a REDCap export folder (docs/redcap.md)."
+            "redcap a REDCap export folder, with redcap-api the API URL (docs/redcap.md).",
         ),
     ],
     db: DbOption = None,
-    format: Annotated[
+    fmt: Annotated[
         str,
         typer.Option(
             "--format",
             "-f",
-            help="canonical (default), omop (CDM folder or database URL), redcap (a project "
-            "export folder: dictionary.csv, records.csv, mapping.yaml) or redcap-api (an API "
-            f"URL; token in ${REDCAP_TOKEN_ENV}).",
-            case_sensitive=False,
+            metavar="FORMAT",
+            help="Input format: " + ", ".join(READERS) + ", redcap-api (token in "
+            f"${REDCAP_TOKEN_ENV}) (default canonical).",
         ),
     ] = "canonical",
 ) -> None:
@@ -119,43 +144,11 @@ def import_command(
     whose records differ has all of them replaced.
     """
     with _store(db) as store, cli_errors():
-        if format.lower() in ("omop", "redcap", "redcap-api"):
-            _import_source(store, source, format.lower())
-        elif format.lower() == "canonical":
-            path = Path(source)
-            _import_into(store, path, f"Imported {path}")
-        else:
-            raise typer.BadParameter(
-                f'unknown import format "{format}": use canonical, omop, redcap or redcap-api',
-                param_hint="--format",
-            )
+        fmt = fmt.lower()
+        text = str(source)  # as typed: _path_or_url keeps a URL's "//"
+        path: str | Path = text if fmt != "canonical" else Path(text)
+        _import_into(store, path, f"Imported {text}", fmt)
         console.print(f"store: {store.url}", markup=False)
-
-
-def _import_source(store: Store, source: str, fmt: str) -> None:
-    import tempfile
-
-    from ruxtrack.sources import read_source
-
-    try:
-        with (
-            tempfile.TemporaryDirectory() as tmp,
-            err_console.status(f"reading {source} ({fmt})", spinner="dots"),
-        ):
-            if fmt == "redcap-api":
-                import os
-
-                from ruxtrack.sources.redcap import fetch_redcap
-
-                token = os.environ.get(REDCAP_TOKEN_ENV, "")
-                fetch_redcap(source, token, tmp)
-                result = read_source(tmp, "redcap")
-            else:
-                result = read_source(source, fmt)
-            summary = store.import_source(result)
-    except ImportValidationError as exc:
-        raise typer.Exit(code=report_error(exc)) from exc
-    _render_summary(summary, f"Imported {source} ({fmt})")
 
 
 def export_command(
