@@ -76,6 +76,12 @@ def register(app: typer.Typer) -> None:
         db: DbOption = None,
         out: Path = typer.Option(..., "--out", help="Folder to write the report to."),  # noqa: B008
         engine: str = typer.Option("duckdb", "--engine", help="duckdb or pyspark"),
+        omop: str | None = typer.Option(
+            None,
+            "--omop",
+            help="an OMOP CDM: duckdb:///PATH, postgresql://... (computed in that database) or "
+            "a folder of CDM tables (docs/omop.md)",
+        ),
     ) -> None:
         """Run a study: results.json, tables (HTML, LaTeX, CSV), figures (PNG, SVG), report.html."""
         from rich.progress import (
@@ -91,9 +97,22 @@ def register(app: typer.Typer) -> None:
         from ruxtrack.outputs import build_report
 
         with cli_errors():
-            if data is not None and db is not None:
-                raise AnalysisError("give --data PATH or --db PATH|URL, not both")
-            source = data if data is not None else _store_url(db)
+            given = [x for x in (data, db, omop) if x is not None]
+            if len(given) > 1:
+                raise AnalysisError("give one of --data PATH, --db PATH|URL or --omop URL|DIR")
+            source = data if data is not None else omop if omop is not None else _store_url(db)
+            run = None
+            if omop is not None:
+                from ruxtrack.cohort import load_study, open_omop, run_study
+
+                st = load_study(study)
+                with console.status(f"computing per-patient features in {omop}"):
+                    run = run_study(
+                        st,
+                        omop,
+                        engine=engine,  # type: ignore[arg-type]
+                        tables=open_omop(omop, st, engine=engine),  # type: ignore[arg-type]
+                    )
             columns = (
                 SpinnerColumn(),
                 TextColumn("{task.description}"),
@@ -108,7 +127,9 @@ def register(app: typer.Typer) -> None:
                     bar.update(task, description=message, completed=done, total=total)
 
                 with staged_output(out) as stage:
-                    run, files = build_report(study, source, stage, engine=engine, progress=step)
+                    run, files = build_report(
+                        study, source, stage, engine=engine, progress=step, run=run
+                    )
                     written = [out / p.relative_to(stage) for p in files.all()]
                     report_file = out / files.report.relative_to(stage)
             r = run.results

@@ -17,7 +17,7 @@ from rich.text import Text
 from ruxtrack.cli._errors import cli_errors, err_console, make_console, report_error
 from ruxtrack.cli._options import DbOption, store_target
 from ruxtrack.errors import ImportValidationError
-from ruxtrack.sources import READERS, read_source
+from ruxtrack.sources import READERS, SourceResult, read_source
 from ruxtrack.store import (
     ImportSummary,
     Store,
@@ -81,19 +81,45 @@ def _render_summary(summary: ImportSummary, title: str) -> None:
         console.print("Nothing changed: the store already holds exactly these records.")
 
 
+#: Environment variable holding a REDCap API token (never a command-line argument: ps shows it).
+REDCAP_TOKEN_ENV = "RUXTRACK_REDCAP_TOKEN"  # noqa: S105 - a variable name, not a secret
+
+
+def _read(source: str | Path, fmt: str, tmp: str) -> SourceResult:
+    """A reader's result; ``redcap-api`` first downloads the project with PyCap into ``tmp``."""
+    if fmt == "redcap-api":
+        import os
+
+        from ruxtrack.sources.redcap import fetch_redcap
+
+        fetch_redcap(str(source), os.environ.get(REDCAP_TOKEN_ENV, ""), tmp)
+        return read_source(tmp, "redcap")
+    return read_source(source, fmt)
+
+
 def _import_into(
-    store: Store, path: Path, title: str, fmt: str = "canonical", actor: str | None = None
+    store: Store,
+    path: str | Path,
+    title: str,
+    fmt: str = "canonical",
+    actor: str | None = None,
 ) -> None:
-    with _progress(f"importing {path.name}") as bar:
-        task = bar.add_task(f"writing {path.name}", total=None)
+    import tempfile
+
+    name = Path(path).name if "://" not in str(path) else str(path)
+    with _progress(f"importing {name}") as bar:
+        task = bar.add_task(f"writing {name}", total=None)
 
         def step(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
         try:
-            with err_console.status(f"validating {path}", spinner="dots"):
+            with (
+                tempfile.TemporaryDirectory() as tmp,
+                err_console.status(f"validating {path}", spinner="dots"),
+            ):
                 summary = store.import_source(
-                    read_source(path, fmt), progress=step, actor=actor, client="cli"
+                    _read(path, fmt, tmp), progress=step, actor=actor, client="cli"
                 )
         except ImportValidationError as exc:
             bar.stop()
@@ -101,19 +127,32 @@ def _import_into(
     _render_summary(summary, title)
 
 
+def _path_or_url(value: str) -> str:
+    """A folder path or a URL, kept as typed (``Path`` would fold the ``//`` of a URL)."""
+    return value  # the command receives the text; the annotation only names it PATH in help
+
+
 def import_command(
-    path: Annotated[
+    source: Annotated[
         Path,
         typer.Argument(
+            metavar="PATH|URL",
+            parser=_path_or_url,
             help="Folder of canonical CSV or Parquet files (docs/data-format.md); with "
-            "--format fhir a Bundle .json, an .ndjson file or a folder of them (docs/fhir.md)."
+            "--format omop an OMOP CDM folder or database URL (docs/omop.md); with --format "
+            "redcap a REDCap export folder, with redcap-api the API URL (docs/redcap.md); with "
+            "--format fhir a Bundle .json, an .ndjson file or a folder of them (docs/fhir.md).",
         ),
     ],
     db: DbOption = None,
     fmt: Annotated[
         str,
         typer.Option(
-            "--format", "-f", help="Input format: " + ", ".join(READERS) + " (default canonical)."
+            "--format",
+            "-f",
+            metavar="FORMAT",
+            help="Input format: " + ", ".join(READERS) + ", redcap-api (token in "
+            f"${REDCAP_TOKEN_ENV}) (default canonical).",
         ),
     ] = "canonical",
     actor: ActorOption = None,
@@ -125,18 +164,28 @@ def import_command(
     whose records differ has all of them replaced.
     """
     with _store(db) as store, cli_errors():
-        _import_into(store, path, f"Imported {path}", fmt, actor)
-        console.print(f"store: {store.url}", soft_wrap=True)
+        fmt = fmt.lower()
+        text = str(source)  # as typed: _path_or_url keeps a URL's "//"
+        path: str | Path = text if fmt != "canonical" else Path(text)
+        _import_into(store, path, f"Imported {text}", fmt, actor)
+        console.print(f"store: {store.url}", markup=False)
 
 
 def export_command(
     directory: Annotated[Path, typer.Argument(help="Folder to write (created if needed).")],
     format: Annotated[
-        str, typer.Option("--format", "-f", help="csv, parquet or fhir.", case_sensitive=False)
+        str,
+        typer.Option(
+            "--format", "-f",
+            help="csv or parquet (canonical), omop or omop-parquet (OMOP CDM v5.4 tables), "
+            "redcap (the registry's REDCap project and a records import file), fhir (a Bundle "
+            "per patient).",
+            case_sensitive=False,
+        ),
     ] = "csv",
     db: DbOption = None,
     actor: ActorOption = None,
-) -> None:
+) -> None:  # fmt: skip
     """Export every patient as a canonical folder; importing it again changes nothing."""
     if format.lower() == "fhir":
         with _store(db) as store, cli_errors():
@@ -151,6 +200,29 @@ def export_command(
             )
         return
     with _store(db) as store, cli_errors():
+        if format.lower() == "redcap":
+            from ruxtrack.sources.redcap import write_redcap
+
+            timelines = list(store.timelines())
+            for name, file in write_redcap(timelines, directory).items():
+                console.print(f"{file}  ({name})", markup=False)
+            console.print(
+                f"exported {len(timelines)} patients as a REDCap project from {store.url}",
+                markup=False,
+            )
+            return
+        if format.lower() in ("omop", "omop-parquet"):
+            from ruxtrack.sources.omop import write_omop
+
+            timelines = list(store.timelines())
+            kind = "parquet" if format.lower() == "omop-parquet" else "csv"
+            for name, file in write_omop(timelines, directory, format=kind).items():
+                console.print(f"{file}  ({name})", markup=False)
+            console.print(
+                f"exported {len(timelines)} patients as OMOP CDM v5.4 from {store.url}",
+                markup=False,
+            )
+            return
         counts = store.counts()
         files = store.export_folder(
             directory,

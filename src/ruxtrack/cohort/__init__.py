@@ -1,7 +1,8 @@
 """Cohort analytics: study definitions, input adapters and per-patient features on Ibis.
 
 A study YAML (:func:`load_study`) says what to read per patient; :func:`open_tables` turns a store,
-a CSV/Parquet folder or frames into Ibis tables on DuckDB (default) or PySpark;
+a CSV/Parquet folder or frames into Ibis tables on DuckDB (default) or PySpark; :func:`open_omop`
+does the same over an OMOP CDM where it lives (DuckDB, PostgreSQL, or CDM files on an engine);
 :func:`compute_features` runs the one feature expression and returns one row per patient;
 :func:`read_wide` reads a wide spreadsheet into the same feature table.
 """
@@ -17,6 +18,8 @@ from ruxtrack.cohort._features import (
     feature_expr,
 )
 from ruxtrack.cohort._inputs import TABLE_SCHEMAS, CohortTables, Engine, connect_engine, open_tables
+from ruxtrack.cohort._omop import open_omop
+from ruxtrack.cohort._omop_spec import OmopConceptSet, OmopEventSpec, OmopStudySpec
 from ruxtrack.cohort._results import (
     AnalysisResult,
     Cell,
@@ -58,6 +61,9 @@ __all__ = [
     "FlowStep",
     "GroupSpec",
     "MarkerSpec",
+    "OmopConceptSet",
+    "OmopEventSpec",
+    "OmopStudySpec",
     "RowResult",
     "Study",
     "StudyResults",
@@ -78,6 +84,7 @@ __all__ = [
     "feature_expr",
     "is_spreadsheet",
     "load_study",
+    "open_omop",
     "open_tables",
     "patient_course",
     "read_wide",

@@ -334,6 +334,9 @@ def _drugs_before_index(tables: CohortTables, study: Study, anchors: ir.Table) -
     idx = anchors.select("patient_id", idx_ts=anchors[_anchor_col("index", study)])
     jd = dr.join(idx, "patient_id")
     before = _epoch(jd.t_start) < jd.idx_ts
+    if study.extract.drugs_lookback_days is not None:
+        lookback = study.extract.drugs_lookback_days * DAY
+        before = before & (_epoch(jd.t_start) >= jd.idx_ts - lookback)
     return jd.group_by("patient_id").aggregate(
         **{flag: (jd.drug.isin(list(group)) & before).any() for flag, group in flags.items()}
     )

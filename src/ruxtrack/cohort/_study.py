@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ruxtrack.cohort._omop_spec import OmopStudySpec
 from ruxtrack.errors import KnowledgeFileError
 from ruxtrack.knowledge import Citation, SourceRef, knowledge_path, load_yaml, validate_knowledge
 
@@ -266,6 +267,12 @@ class ExtractSpec(_M):
     follow_up_days: float = Field(
         default=120, gt=0, description="administrative censoring of time-to-event from the index"
     )
+    drugs_lookback_days: float | None = Field(
+        default=None,
+        gt=0,
+        description="drugs_before_index counts only drugs started within this many days before "
+        "the index (None: any time before)",
+    )
     follow_up_source: SourceRef | None = None
 
 
@@ -499,6 +506,9 @@ class Study(_M):
     analyses: tuple[AnalysisSpec, ...] = ()
     figures: tuple[FigureSpec, ...] = ()
     wide: WideMapping = WideMapping()
+    omop: OmopStudySpec | None = Field(
+        default=None, description="concept ids read when the study runs on an OMOP CDM"
+    )
     alpha: float = Field(default=0.05, gt=0, lt=1)
     alpha_source: SourceRef | None = None
     proportion_ci: Literal["wilson", "clopper-pearson"] = Field(

@@ -1,4 +1,5 @@
-"""Outside formats into timelines, through one interface (docs/sources.md).
+"""Outside formats into timelines, through one interface (docs/sources.md); the OMOP CDM v5.4
+in docs/omop.md (:mod:`ruxtrack.sources.omop`).
 
 A reader returns a :class:`SourceResult` (timelines, or problems located in the format's own
 terms); :func:`source_result` runs the checks every import shares (:func:`check_timelines`).
@@ -30,6 +31,7 @@ from ruxtrack.sources.canonical import (
     read_folder,
     write_folder,
 )
+from ruxtrack.sources.omop import read_omop, write_omop
 
 __all__ = [
     "FILES",
@@ -54,10 +56,12 @@ __all__ = [
     "load_limits",
     "read_canonical",
     "read_folder",
+    "read_omop",
     "read_source",
     "resolved_frames",
     "resolved_rows",
     "source_result",
     "timeline_from_rows",
     "write_folder",
+    "write_omop",
 ]

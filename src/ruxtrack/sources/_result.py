@@ -291,6 +291,8 @@ def _check_duplicates(tl: Timeline, add: Add) -> None:
 READERS: dict[str, str] = {
     "canonical": "ruxtrack.sources.canonical:read_canonical",
     "fhir": "ruxtrack.sources.fhir:read_fhir",
+    "omop": "ruxtrack.sources.omop:read_omop_source",
+    "redcap": "ruxtrack.sources.redcap:read_redcap_source",
 }
 
 
