@@ -146,11 +146,13 @@ def test_tomomasa_report_invents_no_values(tomomasa_report) -> None:
     assert sorted(course["observations"]["code"]) == sorted(obs["code"])
     markers = run.results.table("markers")
     filled = {
-        (r.var, tp): c.values["median"] for r in markers.rows for tp, c in r.cells.items() if c.n
+        (r.var, tp): c.values["value"] for r in markers.rows for tp, c in r.cells.items() if c.n
     }
-    # the one number of the table is the ferritin maximum the paper states (17,509 ng/mL)
+    # the one number of the table is the ferritin maximum the paper states (17,509 ng/mL),
+    # shown as the value it is: no median or range of one value, and no test of one patient
     assert filled == {("ferritin", "start"): 17509.0}
-    assert all(r.test is not None and r.test.p_value is None for r in markers.rows)
+    assert {c.stat for r in markers.rows for c in r.cells.values() if c.n} == {"value"}
+    assert all(r.test is None for r in markers.rows)
 
 
 def test_report_from_a_store_gives_the_numbers_of_the_csv_folder(

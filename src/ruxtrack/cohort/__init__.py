@@ -16,6 +16,7 @@ from ruxtrack.cohort._features import (
     extract_base,
     feature_expr,
 )
+from ruxtrack.cohort._figure_data import FigureData, anchor_label, criteria_grid, figure_data
 from ruxtrack.cohort._inputs import TABLE_SCHEMAS, CohortTables, Engine, connect_engine, open_tables
 from ruxtrack.cohort._results import (
     AnalysisResult,
@@ -26,7 +27,14 @@ from ruxtrack.cohort._results import (
     TableResult,
     TestResult,
 )
-from ruxtrack.cohort._run import StudyRun, event_days, patient_course, run_study, support_days
+from ruxtrack.cohort._run import (
+    StudyRun,
+    describe_origin,
+    event_days,
+    patient_course,
+    run_study,
+    support_days,
+)
 from ruxtrack.cohort._study import (
     AnalysisSpec,
     Condition,
@@ -53,6 +61,7 @@ __all__ = [
     "DerivedVar",
     "Engine",
     "FeatureTable",
+    "FigureData",
     "FigureSpec",
     "FlowRecord",
     "FlowStep",
@@ -68,14 +77,18 @@ __all__ = [
     "TestResult",
     "TimePoint",
     "analyse",
+    "anchor_label",
     "apply_derived",
     "available_studies",
     "compute_features",
     "connect_engine",
+    "criteria_grid",
+    "describe_origin",
     "event_column",
     "event_days",
     "extract_base",
     "feature_expr",
+    "figure_data",
     "is_spreadsheet",
     "load_study",
     "open_tables",

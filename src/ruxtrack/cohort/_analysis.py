@@ -83,6 +83,14 @@ def _median_cell(values: pd.Series, n_col: int, factor: float = 1.0) -> Cell:
     if len(x) == 0:
         return Cell(text="—", n=0, n_missing=n_col, stat="median_range")
     d, method = st.numeric_summary(x)
+    if len(x) == 1:  # one value: no median or range to speak of
+        return Cell(
+            text=fmt_num(d["median"]),
+            n=1,
+            n_missing=n_col - 1,
+            stat="value",
+            values={"n": 1, "value": d["median"]},
+        )
     text = f"{fmt_num(d['median'])} ({fmt_num(d['min'])}–{fmt_num(d['max'])})"
     return Cell(
         text=text,
@@ -264,7 +272,7 @@ def _markers_table(spec: TableSpec, frame: pd.DataFrame, study: Study) -> TableR
     for code in spec.markers:
         m = study.marker(code)
         unit = m.display_unit or m.unit
-        label = f"{m.label} median/range"
+        label = m.label if n < 2 else f"{m.label} median/range"
         label += f", normal value {m.normal.text}" if m.normal is not None else f", {unit}"
         cols = [f"{code}__{tp}" for tp in spec.time_points]
         cells = {
@@ -274,8 +282,10 @@ def _markers_table(spec: TableSpec, frame: pd.DataFrame, study: Study) -> TableR
         wide = frame[cols].astype(float)
         wide.columns = list(spec.time_points)
         complete = int(wide.notna().all(axis=1).sum())
-        test: TestResult
-        if len(spec.time_points) < 2:
+        test: TestResult | None
+        if n < 2:
+            test = None  # one patient: no test to speak of (the table has no p-value column)
+        elif len(spec.time_points) < 2:
             test = _not_tested(complete, "one time point only")
         elif complete < 2:
             test = _not_tested(complete, f"{complete} complete case(s): at least 2 are needed")
@@ -552,6 +562,7 @@ def analyse(features: FeatureTable, study: Study, *, origin: str, engine: str) -
                 kind=f.kind,
                 removed=f.removed,
                 unknown=f.unknown,
+                remaining=f.remaining,
             )
             for f in features.flow
         ),

@@ -17,7 +17,14 @@ from ruxtrack.cohort._study import Study, load_study
 from ruxtrack.cohort._wide import is_spreadsheet, read_wide
 from ruxtrack.errors import AnalysisError
 
-__all__ = ["StudyRun", "event_days", "patient_course", "run_study", "support_days"]
+__all__ = [
+    "StudyRun",
+    "describe_origin",
+    "event_days",
+    "patient_course",
+    "run_study",
+    "support_days",
+]
 
 Progress = Callable[[str], None]
 
@@ -31,6 +38,29 @@ class StudyRun:
     tables: CohortTables | None
     features: FeatureTable
     results: StudyResults
+
+
+def describe_origin(data: str | Path) -> str:
+    """The data source as a shared output may name it: the kind and the file or database name,
+    never a local folder path, a host or a password.
+
+    Examples
+    --------
+    >>> describe_origin("sqlite:////home/ana/private/ward.db")
+    'SQLite store ward.db'
+    >>> describe_origin("postgresql://ana:secret@db.local:5432/ruxtrack")
+    'PostgreSQL store ruxtrack'
+    >>> describe_origin("/home/ana/exports/cohort-2021")
+    'canonical folder cohort-2021'
+    """
+    text = str(data)
+    if text.startswith("sqlite:///"):
+        return f"SQLite store {Path(text.removeprefix('sqlite:///')).name}"
+    if "://" in text:
+        kind = "PostgreSQL" if text.startswith("postgres") else text.split(":", 1)[0]
+        return f"{kind} store {text.rsplit('/', 1)[-1].split('?')[0]}"
+    path = Path(text)
+    return f"{'spreadsheet' if is_spreadsheet(path) else 'canonical folder'} {path.name}"
 
 
 def run_study(
@@ -68,7 +98,7 @@ def run_study(
         say(f"computing per-patient features on {engine}")
         features = compute_features(opened, st)
     say(f"running statistics on {features.n_included} of {features.n_read} patients")
-    results = analyse(features, st, origin=str(data), engine=engine)
+    results = analyse(features, st, origin=describe_origin(data), engine=engine)
     return StudyRun(study=st, tables=opened, features=features, results=results)
 
 

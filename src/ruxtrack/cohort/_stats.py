@@ -51,10 +51,22 @@ def recorded(call: Callable[[], T]) -> tuple[T, tuple[str, ...]]:
     notes: list[str] = []
     for w in caught:
         if issubclass(w.category, stats.StatisticalWarning):
-            notes.append(f"{w.category.__name__}: {w.message}")
+            notes.append(_caveat(w.category, str(w.message)))
         else:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return result, tuple(dict.fromkeys(notes))
+
+
+_CAVEAT_KIND = {
+    "ApproximationWarning": "approximation",
+    "SmallSampleWarning": "small sample",
+}
+
+
+def _caveat(category: type[Warning], message: str) -> str:
+    """A statistical caveat in words ("small sample: ..."), never a Python class name."""
+    kind = _CAVEAT_KIND.get(category.__name__, "caveat")
+    return f"{kind}: {message}"
 
 
 def numeric_summary(x: pd.Series) -> tuple[dict[str, float | int | None], str]:

@@ -31,8 +31,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from ruxtrack.cohort._results import AnalysisResult
-from ruxtrack.cohort._study import FigureSpec, Study
+from ruxtrack.cohort import AnalysisResult, FigureSpec, Study
 from ruxtrack.timeline import KNOWN_EVENTS, SupportMode
 
 __all__ = [
@@ -272,6 +271,7 @@ def plot_swimmer(
     drawn_ids, sample_note = sample_patients(
         frame["patient_id"], spec.patients_drawn(), study.sample_seed
     )
+    frame = frame.assign(group=frame["group"].astype(object).where(frame["group"].notna(), ""))
     group_total = frame["group"].value_counts(dropna=False)
     if sample_note is not None:
         keep = set(drawn_ids)

@@ -19,7 +19,7 @@ from typing import Literal
 import pandas as pd
 from great_tables import GT, loc, style
 
-from ruxtrack.cohort._results import Cell, TableResult, TestResult
+from ruxtrack.cohort import Cell, TableResult, TestResult
 
 __all__ = ["format_p", "render_table", "table_frame", "test_letters", "write_table"]
 
