@@ -16,7 +16,13 @@ from ruxtrack.cohort._features import (
     extract_base,
     feature_expr,
 )
-from ruxtrack.cohort._figure_data import FigureData, anchor_label, criteria_grid, figure_data
+from ruxtrack.cohort._figure_data import (
+    FigureData,
+    anchor_label,
+    criteria_grid,
+    figure_data,
+    freshness_notes,
+)
 from ruxtrack.cohort._inputs import TABLE_SCHEMAS, CohortTables, Engine, connect_engine, open_tables
 from ruxtrack.cohort._results import (
     AnalysisResult,
@@ -89,6 +95,7 @@ __all__ = [
     "extract_base",
     "feature_expr",
     "figure_data",
+    "freshness_notes",
     "is_spreadsheet",
     "load_study",
     "open_tables",

@@ -78,6 +78,12 @@ def _group_labels(study: Study) -> dict[str, str]:
 # -- cells -------------------------------------------------------------------------------------
 
 
+def _by_labels(var: str, study: Study) -> dict[str, str]:
+    """Labels of the values of a feature that splits curves (a condition: yes / no)."""
+    label = next((d.label for d in study.derived if d.name == var), var.replace("_", " "))
+    return {"True": f"{label}: yes", "False": f"{label}: no"}
+
+
 def _median_cell(values: pd.Series, n_col: int, factor: float = 1.0) -> Cell:
     x = pd.to_numeric(values, errors="coerce").dropna().astype(float) * factor
     if len(x) == 0:
@@ -411,6 +417,7 @@ def _analysis(spec: AnalysisSpec, frame: pd.DataFrame, study: Study) -> Analysis
     reads += list(spec.predictors)
     if spec.outcome is not None:
         reads += sorted(spec.outcome.variables())
+    reads += [spec.by] if spec.by is not None else []
     missing = [v for v in reads if v not in frame.columns]
     if missing:
         raise AnalysisError(f"analysis {spec.id} reads {missing}, which are not features")
@@ -454,19 +461,39 @@ def _run_analysis(
             time = np.ceil(time / res) * res
         ok = ~np.isnan(time)
         groups: list[str] | None = None
+        labels: dict[str, str] = {}
         if spec.by_group:
             if study.groups is None:
                 raise AnalysisError(f"analysis {spec.id} is by group but the study has no groups")
             ok &= frame["group"].notna().to_numpy()
             groups = [str(g) for g in frame["group"][ok]]
+            labels = _group_labels(study)
+        elif spec.by is not None:
+            by = frame[spec.by]
+            ok &= by.notna().to_numpy()
+            groups = [str(g) for g in by[ok]]
+            labels = _by_labels(spec.by, study)
+        names = ["censored", spec.event, *spec.competing]
         if spec.kind == "cumulative_incidence":
-            names = ["censored", spec.event, *spec.competing]
             method, values, notes = st.cumulative_incidence(
                 time[ok], [names[int(c)] for c in code[ok]], groups
             )
         else:
             method, values, notes = st.kaplan_meier(time[ok], (code[ok] == 1).astype(int), groups)
         values["horizon_days"] = horizon
+        if groups is not None:
+            values["group_labels"] = labels
+            if len(set(groups)) >= 2 and (code[ok] > 0).any():
+                tests, more = st.compare_curves(spec.kind, time[ok], code[ok], names, groups)
+                values["tests"] = tests
+                method += "; groups compared by " + str(tests[0]["method"])
+                notes = (*notes, *more)
+            else:
+                values["tests"] = []
+                notes = (
+                    *notes,
+                    "groups not compared: fewer than two groups with data, or no event",
+                )
         return done(method, int(ok.sum()), values, notes)
     if spec.kind == "logistic_firth":
         assert spec.outcome is not None

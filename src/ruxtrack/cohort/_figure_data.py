@@ -23,7 +23,7 @@ from ruxtrack.cohort._study import FigureSpec, Study
 from ruxtrack.errors import AnalysisError, RuxtrackError
 from ruxtrack.timeline import KNOWN_EVENTS
 
-__all__ = ["FigureData", "anchor_label", "criteria_grid", "figure_data"]
+__all__ = ["FigureData", "anchor_label", "criteria_grid", "figure_data", "freshness_notes"]
 
 _NO_TABLES = (
     "needs the long tables (drugs, support, events), which a wide spreadsheet does not hold"
@@ -46,6 +46,30 @@ class FigureData:
     data: dict[str, pd.DataFrame] = field(default_factory=dict)
     analysis: AnalysisResult | None = None
     skipped: str | None = None
+    notes: tuple[str, ...] = ()
+
+
+def freshness_notes(criteria: tuple[str, ...]) -> tuple[str, ...]:
+    """How long each criterion trusts a record, in words, from its knowledge file."""
+    from ruxtrack.knowledge import load_yaml
+
+    words = {
+        "labs_days": "laboratory values",
+        "findings_days": "findings",
+        "body_days": "weight and height",
+    }
+    out = []
+    for c in criteria:
+        from ruxtrack.knowledge import knowledge_path
+
+        if not knowledge_path(f"criteria/{c}.yaml").is_file():
+            continue  # a criterion without a file of its own: nothing to say
+        data = load_yaml(f"criteria/{c}.yaml")
+        fresh = data.get("freshness") or {} if isinstance(data, dict) else {}
+        parts = [f"{v} days for {words[k]}" for k, v in fresh.items() if k in words]
+        if parts:
+            out.append(f"{data.get('name', c)}: {', '.join(parts)}")
+    return tuple(out)
 
 
 def anchor_label(spec: FigureSpec, study: Study) -> str:
@@ -257,7 +281,16 @@ def _per_patient(spec: FigureSpec, run: StudyRun) -> list[FigureData]:
         except RuxtrackError as exc:
             data, why = {}, str(exc)
         out.append(
-            FigureData(spec, name, cap, pid, label, data=data if why is None else {}, skipped=why)
+            FigureData(
+                spec,
+                name,
+                cap,
+                pid,
+                label,
+                data=data if why is None else {},
+                skipped=why,
+                notes=freshness_notes(spec.criteria),
+            )
         )
     return out
 

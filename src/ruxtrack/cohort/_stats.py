@@ -23,6 +23,7 @@ from ruxtrack.cohort._results import TestResult
 __all__ = [
     "ProportionCI",
     "chisq",
+    "compare_curves",
     "contingency_test",
     "cumulative_incidence",
     "firth",
@@ -207,6 +208,20 @@ def cumulative_incidence(
         f"{res.method}; variance: {res.variance_method}; {res.conf_level:.0%} CI {res.conf_type}"
     )
     return method, res.to_dict(), notes
+
+
+def compare_curves(
+    kind: str, time: np.ndarray, code: np.ndarray, names: Sequence[str], groups: Sequence[str]
+) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
+    """The test of time-to-event curves across groups: Gray's test per cause (cumulative
+    incidence; ``code`` indexes ``names``, 0 censored) or the log-rank test (Kaplan–Meier;
+    ``code`` 1 the event). Each test as ``to_dict()``, with its warnings."""
+    if kind == "cumulative_incidence":
+        causes = [names[int(c)] for c in code]
+        res, notes = recorded(lambda: stats.gray_test(time, causes, list(groups)))
+        return [r.to_dict() for r in res], notes
+    lr, notes = recorded(lambda: stats.logrank_test(time, (code == 1).astype(int), list(groups)))
+    return [lr.to_dict()], notes
 
 
 def firth(

@@ -373,8 +373,9 @@ class AnalysisSpec(_M):
     ``kind``: ``cumulative_incidence`` (Aalen–Johansen of ``event`` with ``competing``),
     ``kaplan_meier`` (time to ``event``), ``logistic_firth`` (``outcome`` on ``predictors``),
     ``kruskal_wallis`` (``var`` across groups; the Wilcoxon rank-sum test when only two groups
-    have data), ``proportion`` (``var`` yes, with its interval). ``by_group``: time-to-event
-    curves per group instead of one for the cohort.
+    have data), ``proportion`` (``var`` yes, with its interval). ``by_group`` (the study's
+    groups) or ``by`` (a feature): time-to-event curves per group instead of one for the
+    cohort, compared by Gray's test or the log-rank test.
     """
 
     id: Ident
@@ -389,6 +390,11 @@ class AnalysisSpec(_M):
     predictors: tuple[str, ...] = ()
     var: str | None = None
     by_group: bool = False
+    by: str | None = Field(
+        default=None,
+        description="time-to-event curves per value of this feature (e.g. early_start), "
+        "compared by Gray's test (cumulative incidence) or the log-rank test (Kaplan-Meier)",
+    )
     horizon_days: float | None = None
     time_resolution_days: Annotated[float, Field(gt=0)] | None = Field(
         default=None,
@@ -406,6 +412,8 @@ class AnalysisSpec(_M):
             raise ValueError(f"analysis {self.id} needs outcome and predictors")
         if self.kind in ("kruskal_wallis", "proportion") and self.var is None:
             raise ValueError(f"analysis {self.id} needs var")
+        if self.by is not None and self.by_group:
+            raise ValueError(f"analysis {self.id}: by_group and by exclude each other")
         return self
 
 

@@ -118,8 +118,10 @@ def _draw(fd: FigureData, study: Study) -> Figure:
         return plot_swimmer(fd.data["support"], fd.data["events"], fd.data["frame"], study, spec)
     assert fd.patient_id is not None
     if spec.kind == "course":
-        return plot_course(fd.data, study, spec, fd.patient_id, fd.anchor_label)
-    return plot_criteria_timeline(fd.data["grid"], spec, fd.anchor_label, fd.patient_id)
+        return plot_course(fd.data, study, spec, fd.patient_id, fd.anchor_label, title=fd.caption)
+    return plot_criteria_timeline(
+        fd.data["grid"], spec, fd.anchor_label, fd.patient_id, title=fd.caption, freshness=fd.notes
+    )
 
 
 def _figures(
@@ -243,6 +245,7 @@ def _analysis_html(a: AnalysisResult, names: dict[str, str]) -> str:
 def _curves_html(a: AnalysisResult, names: dict[str, str]) -> str:
     """One line per curve: events, and the estimate with its CI at the end of follow-up."""
     v = a.values
+    names = {**names, **(v.get("group_labels") or {})}
     horizon = v.get("horizon_days")
     rows = [
         "<table class='flow'><tr><th>group</th><th>curve</th><th>n</th><th>events</th>"
@@ -272,6 +275,19 @@ def _curves_html(a: AnalysisResult, names: dict[str, str]) -> str:
             rows[-1] += f"<td>{med_text} ({_ci_text(c['median_ci_low'], c['median_ci_high'])})</td>"
         rows[-1] += "</tr>"
     rows.append("</table>")
+    for t in v.get("tests") or []:
+        what = f" ({str(t['cause']).replace('_', ' ')})" if "cause" in t else ""
+        stat = t.get("statistic")
+        if stat is None:
+            rows.append(
+                f"<p>{html.escape(str(t['method']))}{html.escape(what)}: "
+                f"{html.escape(str(t.get('note') or 'not computed'))}.</p>"
+            )
+            continue
+        rows.append(
+            f"<p>{html.escape(str(t['method']))}{html.escape(what)}: chi-squared "
+            f"{_num(stat)} on {t['df']} df, p = {format_p(t.get('p_value'))}.</p>"
+        )
     return "".join(rows)
 
 
