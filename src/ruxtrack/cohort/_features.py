@@ -465,6 +465,9 @@ def _derived_expr(t: ir.Table, d: DerivedVar, study: Study) -> ir.Value:
     if d.kind == "relative_change":
         a, b = t[f"{d.marker}__{d.start}"], t[f"{d.marker}__{d.to}"]
         return ibis.ifelse(a == 0, ibis.null(dt.float64), (b - a) / a)
+    if d.kind == "ratio":
+        num, den = t[f"{d.marker}__{d.at}"], t[f"{d.denominator}__{d.at}"]
+        return ibis.ifelse(den == 0, ibis.null(dt.float64), num / den * d.factor)
     if d.kind == "marker_fall":
         assert d.fraction is not None
         a, b = t[f"{d.marker}__{d.start}"], t[f"{d.marker}__{d.to}"]

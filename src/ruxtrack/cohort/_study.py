@@ -176,6 +176,8 @@ class DerivedVar(_M):
     * ``bins``: a category from ``var`` by right-open ``edges`` with ``labels``;
     * ``marker_altered``: ``marker`` at ``at`` above its normal ``high``;
     * ``relative_change``: (``marker`` at ``to`` − at ``start``) / at ``start``;
+    * ``ratio``: ``marker`` / ``denominator`` at ``at``, times ``factor`` (SpO2/FiO2 with FiO2
+      in % has factor 100); missing when the denominator is missing or 0;
     * ``marker_fall``: relative fall from ``start`` to ``to`` greater than ``fraction``;
     * ``marker_response``: every ``markers`` entry altered at ``start`` (with data at ``to``) fell
       by more than ``fraction`` or is within its normal range at ``to``; missing when no marker was
@@ -192,6 +194,7 @@ class DerivedVar(_M):
         "bins",
         "marker_altered",
         "relative_change",
+        "ratio",
         "marker_fall",
         "marker_response",
         "category_map",
@@ -204,6 +207,8 @@ class DerivedVar(_M):
     edges: tuple[float, ...] | None = None
     labels: tuple[str, ...] | None = None
     marker: str | None = None
+    denominator: str | None = None
+    factor: float = 1.0
     markers: tuple[str, ...] | None = None
     at: str | None = None
     to: str | None = None
@@ -220,6 +225,7 @@ class DerivedVar(_M):
             "bins": ("var", "edges", "labels"),
             "marker_altered": ("marker", "at"),
             "relative_change": ("marker", "start", "to"),
+            "ratio": ("marker", "denominator", "at"),
             "marker_fall": ("marker", "start", "to", "fraction"),
             "marker_response": ("markers", "start", "to", "fraction"),
             "category_map": ("var", "mapping"),
@@ -524,7 +530,7 @@ class Study(_M):
             if key_holder.key not in self.sources:
                 raise ValueError(f"source key {key_holder.key} is not in sources")
         for d in self.derived:
-            for m in (d.marker, *(d.markers or ())):
+            for m in (d.marker, d.denominator, *(d.markers or ())):
                 if m is not None and m not in markers:
                     raise ValueError(f"derived {d.name}: marker {m} is not declared")
             for tp in (d.at, d.to) if d.kind != "days_between" else ():

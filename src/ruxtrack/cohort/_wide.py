@@ -137,7 +137,7 @@ def wide_frame(sheet: pd.DataFrame, study: Study, origin: str) -> pd.DataFrame:
             "marker_response",
         ):
             out[d.name] = out[d.name].map(_as_bool).astype("boolean")
-        elif d.name in out.columns and d.kind in ("days_between", "relative_change"):
+        elif d.name in out.columns and d.kind in ("days_between", "relative_change", "ratio"):
             out[d.name] = pd.to_numeric(out[d.name], errors="raise").astype("float64")
     return out.reset_index(drop=True)
 

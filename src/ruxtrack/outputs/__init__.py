@@ -21,13 +21,23 @@ from ruxtrack.outputs._report import (
     results_json_schema,
     write_results_json,
 )
-from ruxtrack.outputs._tables import format_p, render_table, table_frame, write_table
+from ruxtrack.outputs._tables import (
+    format_p,
+    latex_safe,
+    render_table,
+    table_frame,
+    table_notes,
+    write_docx,
+    write_table,
+    write_xlsx,
+)
 
 __all__ = [
     "SUPPORT_COLOURS",
     "ReportFiles",
     "build_report",
     "format_p",
+    "latex_safe",
     "plot_course",
     "plot_criteria_timeline",
     "plot_cumulative_incidence",
@@ -39,6 +49,9 @@ __all__ = [
     "sample_patients",
     "save_figure",
     "table_frame",
+    "table_notes",
+    "write_docx",
     "write_results_json",
     "write_table",
+    "write_xlsx",
 ]
