@@ -22,6 +22,7 @@ from ruxtrack.cohort._figure_data import (
     criteria_grid,
     figure_data,
     freshness_notes,
+    sample_patients,
 )
 from ruxtrack.cohort._inputs import TABLE_SCHEMAS, CohortTables, Engine, connect_engine, open_tables
 from ruxtrack.cohort._results import (
@@ -102,6 +103,7 @@ __all__ = [
     "patient_course",
     "read_wide",
     "run_study",
+    "sample_patients",
     "support_days",
     "time_to_event",
 ]

@@ -12,9 +12,11 @@ folder it was imported from.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ruxtrack.cohort._results import AnalysisResult
@@ -23,7 +25,14 @@ from ruxtrack.cohort._study import FigureSpec, Study
 from ruxtrack.errors import AnalysisError, RuxtrackError
 from ruxtrack.timeline import KNOWN_EVENTS
 
-__all__ = ["FigureData", "anchor_label", "criteria_grid", "figure_data", "freshness_notes"]
+__all__ = [
+    "FigureData",
+    "anchor_label",
+    "criteria_grid",
+    "figure_data",
+    "freshness_notes",
+    "sample_patients",
+]
 
 _NO_TABLES = (
     "needs the long tables (drugs, support, events), which a wide spreadsheet does not hold"
@@ -70,6 +79,36 @@ def freshness_notes(criteria: tuple[str, ...]) -> tuple[str, ...]:
         if parts:
             out.append(f"{data.get('name', c)}: {', '.join(parts)}")
     return tuple(out)
+
+
+def sample_patients(
+    patient_ids: Iterable[object], limit: int | None, seed: int
+) -> tuple[list[str], str | None]:
+    """The patients a figure draws one by one, and the subtitle that says so.
+
+    Within ``limit`` (or with no limit) every patient, in the given order, and no subtitle;
+    above it a simple random sample of ``limit`` patients without replacement
+    (``numpy.random.default_rng(seed)``), kept in the given order, and a subtitle such as
+    "random sample of 60 of 100,000 patients, seed 1". The same ids, limit and seed always give
+    the same sample.
+
+    Examples
+    --------
+    >>> ids = [f"P{i}" for i in range(1000)]
+    >>> chosen, note = sample_patients(ids, 3, seed=1)
+    >>> len(chosen), note
+    (3, 'random sample of 3 of 1,000 patients, seed 1')
+    >>> sample_patients(ids[:2], 3, seed=1)
+    (['P0', 'P1'], None)
+    """
+    ids = [str(p) for p in patient_ids]
+    if limit is None or len(ids) <= limit:
+        return ids, None
+    rng = np.random.default_rng(seed)
+    picked = np.sort(rng.choice(len(ids), size=limit, replace=False))
+    return [ids[i] for i in picked], (
+        f"random sample of {limit:,} of {len(ids):,} patients, seed {seed}"
+    )
 
 
 def anchor_label(spec: FigureSpec, study: Study) -> str:
@@ -230,11 +269,14 @@ def _swimmer(spec: FigureSpec, run: StudyRun) -> FigureData:
     cap = _caption(spec, run, None)
     if run.tables is None:
         return FigureData(spec, spec.id, cap, skipped=_NO_TABLES)
-    included = set(run.features.frame["patient_id"].astype(str))
-    sup = support_days(run.tables, run.study, spec.anchor)
-    ev = event_days(run.tables, run.study, ["discharge", "death", "last_followup"], spec.anchor)
-    sup = sup[sup["patient_id"].astype(str).isin(included)]
-    ev = ev[ev["patient_id"].astype(str).isin(included)]
+    # Only the patients the figure draws are read (a seeded sample above its limit).
+    drawn, _ = sample_patients(
+        run.features.frame["patient_id"], spec.patients_drawn(), run.study.sample_seed
+    )
+    sup = support_days(run.tables, run.study, spec.anchor, patients=drawn)
+    ev = event_days(
+        run.tables, run.study, ["discharge", "death", "last_followup"], spec.anchor, patients=drawn
+    )
     if sup.empty and ev[ev["event"].isin(["discharge", "death"])].empty:
         return FigureData(
             spec, spec.id, cap, skipped="no respiratory support, discharge or death recorded"

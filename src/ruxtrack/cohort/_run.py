@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -126,14 +126,23 @@ def _is_midnight(col: ibis.Value) -> ibis.Value:
     return (epoch - (epoch / DAY).floor() * DAY) == 0
 
 
-def support_days(tables: CohortTables, study: Study, anchor: str = "index") -> pd.DataFrame:
-    """Every support episode in days from the anchor's calendar day (for the swimmer plot).
+def support_days(
+    tables: CohortTables,
+    study: Study,
+    anchor: str = "index",
+    *,
+    patients: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Every support episode in days from the anchor's calendar day (for the swimmer plot);
+    ``patients`` limits it to those ids (filtered on the engine).
 
     Columns: ``patient_id``, ``mode``, ``fio2``, ``start_day``, ``end_day`` (NaN: ongoing) and
     ``end_is_date`` (the end was recorded as a day, so the episode covers that whole day).
     """
     a = _anchor_day(tables, study, anchor)
     sp = tables.support
+    if patients is not None:
+        sp = sp.filter(sp.patient_id.isin(list(patients)))
     j = sp.join(a, "patient_id")
     out = j.select(
         j.patient_id,
@@ -148,13 +157,20 @@ def support_days(tables: CohortTables, study: Study, anchor: str = "index") -> p
 
 
 def event_days(
-    tables: CohortTables, study: Study, events: list[str], anchor: str = "index"
+    tables: CohortTables,
+    study: Study,
+    events: list[str],
+    anchor: str = "index",
+    *,
+    patients: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """The first occurrence of each of ``events`` per patient, in days from the anchor's
     calendar day (columns ``patient_id``, ``event``, ``day``), on the axis of
-    :func:`support_days` and :func:`patient_course`."""
+    :func:`support_days` and :func:`patient_course`; ``patients`` limits it to those ids."""
     a = _anchor_day(tables, study, anchor)
     ev = tables.events
+    if patients is not None:
+        ev = ev.filter(ev.patient_id.isin(list(patients)))
     sel = ev.filter(ev.event.isin(events) & (ev.occurrence == 1)).join(a, "patient_id")
     frame: pd.DataFrame = sel.select(sel.patient_id, sel.event, day=_days(sel.t, sel.a)).to_pandas()
     return frame

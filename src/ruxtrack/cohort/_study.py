@@ -177,7 +177,8 @@ class DerivedVar(_M):
     * ``marker_altered``: ``marker`` at ``at`` above its normal ``high``;
     * ``relative_change``: (``marker`` at ``to`` − at ``start``) / at ``start``;
     * ``ratio``: ``marker`` / ``denominator`` at ``at``, times ``factor`` (SpO2/FiO2 with FiO2
-      in % has factor 100); missing when the denominator is missing or 0;
+      in % has factor 100); missing when the denominator is missing or 0. ``denominator: fio2``
+      with ``at`` in ``extract.support_at`` reads the FiO2 of that day's support;
     * ``marker_fall``: relative fall from ``start`` to ``to`` greater than ``fraction``;
     * ``marker_response``: every ``markers`` entry altered at ``start`` (with data at ``to``) fell
       by more than ``fraction`` or is within its normal range at ``to``; missing when no marker was
@@ -530,7 +531,8 @@ class Study(_M):
             if key_holder.key not in self.sources:
                 raise ValueError(f"source key {key_holder.key} is not in sources")
         for d in self.derived:
-            for m in (d.marker, d.denominator, *(d.markers or ())):
+            support_fio2 = d.denominator == "fio2" and d.at in self.extract.support_at
+            for m in (d.marker, None if support_fio2 else d.denominator, *(d.markers or ())):
                 if m is not None and m not in markers:
                     raise ValueError(f"derived {d.name}: marker {m} is not declared")
             for tp in (d.at, d.to) if d.kind != "days_between" else ():

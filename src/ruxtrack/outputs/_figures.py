@@ -16,7 +16,7 @@ time point, group sizes) always use every patient. Cohorts within the limit are 
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from ruxtrack.cohort import AnalysisResult, FigureSpec, Study
+from ruxtrack.cohort import AnalysisResult, FigureSpec, Study, sample_patients
 from ruxtrack.timeline import KNOWN_EVENTS, SupportMode
 
 __all__ = [
@@ -135,36 +135,6 @@ def _marker_name(study: Study, code: str) -> str:
 def _index_label(study: Study) -> str:
     name = study.index.partition("#")[0]
     return KNOWN_EVENTS.get(name, name.replace("_", " ")).capitalize()
-
-
-def sample_patients(
-    patient_ids: Iterable[object], limit: int | None, seed: int
-) -> tuple[list[str], str | None]:
-    """The patients a figure draws one by one, and the subtitle that says so.
-
-    Within ``limit`` (or with no limit) every patient, in the given order, and no subtitle;
-    above it a simple random sample of ``limit`` patients without replacement
-    (``numpy.random.default_rng(seed)``), kept in the given order, and a subtitle such as
-    "random sample of 60 of 100,000 patients, seed 1". The same ids, limit and seed always give
-    the same sample.
-
-    Examples
-    --------
-    >>> ids = [f"P{i}" for i in range(1000)]
-    >>> chosen, note = sample_patients(ids, 3, seed=1)
-    >>> len(chosen), note
-    (3, 'random sample of 3 of 1,000 patients, seed 1')
-    >>> sample_patients(ids[:2], 3, seed=1)
-    (['P0', 'P1'], None)
-    """
-    ids = [str(p) for p in patient_ids]
-    if limit is None or len(ids) <= limit:
-        return ids, None
-    rng = np.random.default_rng(seed)
-    picked = np.sort(rng.choice(len(ids), size=limit, replace=False))
-    return [ids[i] for i in picked], (
-        f"random sample of {limit:,} of {len(ids):,} patients, seed {seed}"
-    )
 
 
 def plot_trajectories(frame: pd.DataFrame, study: Study, spec: FigureSpec) -> Figure:
