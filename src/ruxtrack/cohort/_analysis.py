@@ -81,6 +81,7 @@ def _group_labels(study: Study) -> dict[str, str]:
 def _by_labels(var: str, study: Study) -> dict[str, str]:
     """Labels of the values of a feature that splits curves (a condition: yes / no)."""
     label = next((d.label for d in study.derived if d.name == var), var.replace("_", " "))
+    label = label.split(" (")[0]  # the short name; the definition is in the study
     return {"True": f"{label}: yes", "False": f"{label}: no"}
 
 

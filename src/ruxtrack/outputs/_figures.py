@@ -499,8 +499,9 @@ def plot_cumulative_incidence(result: AnalysisResult, spec: FigureSpec) -> Figur
         tests = "".join(
             f"\nGray's test, {str(t['cause']).replace('_', ' ')}: chi-squared "
             f"{t['statistic']:.3g} on {t['df']} df, p = {t['p_value']:.3g}."
-            for t in result.values.get("tests") or []
             if isinstance(t.get("statistic"), float) and isinstance(t.get("p_value"), float)
+            else f"\nGray's test, {str(t['cause']).replace('_', ' ')}: {t.get('note')}."
+            for t in result.values.get("tests") or []
         )
         fig.text(
             0.01,
