@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install everything the test suite needs on a fresh Debian machine and run every test:
-# Debian packages (PostgreSQL server, Chromium, a Java runtime for Spark), a virtualenv with all
+# Debian packages (PostgreSQL server, Chromium, a Java runtime for Spark, pdflatex), a virtualenv with all
 # extras, a running PostgreSQL cluster for the store tests, then ruff, mypy and pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +12,9 @@ need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql)
 command -v java >/dev/null 2>&1 || need+=(default-jre-headless)
+# pdflatex + booktabs/caption: the report's LaTeX tables are compiled in tests/outputs
+command -v pdflatex >/dev/null 2>&1 || need+=(texlive-latex-base texlive-latex-recommended)
+kpsewhich booktabs.sty >/dev/null 2>&1 || need+=(texlive-latex-recommended)
 if [ "${#need[@]}" -gt 0 ]; then
   echo "== installing Debian packages: ${need[*]}"
   $SUDO apt-get update -qq

@@ -30,5 +30,5 @@ def test_report_opens_in_chromium_without_errors(sarmiento_report) -> None:
         banner = page.locator(".banner").inner_text()
         browser.close()
     assert errors == [] and failed == []
-    assert n_img == 4 and shot.stat().st_size > 50_000
+    assert n_img == 5 and shot.stat().st_size > 50_000  # trajectories, swimmer, 2 CIF, course
     assert banner.startswith("Synthetic data.")

@@ -17,6 +17,14 @@ from ruxtrack.cohort._features import (
     extract_base,
     feature_expr,
 )
+from ruxtrack.cohort._figure_data import (
+    FigureData,
+    anchor_label,
+    criteria_grid,
+    figure_data,
+    freshness_notes,
+    sample_patients,
+)
 from ruxtrack.cohort._inputs import TABLE_SCHEMAS, CohortTables, Engine, connect_engine, open_tables
 from ruxtrack.cohort._omop import open_omop
 from ruxtrack.cohort._omop_spec import OmopConceptSet, OmopEventSpec, OmopStudySpec
@@ -29,7 +37,14 @@ from ruxtrack.cohort._results import (
     TableResult,
     TestResult,
 )
-from ruxtrack.cohort._run import StudyRun, event_days, patient_course, run_study, support_days
+from ruxtrack.cohort._run import (
+    StudyRun,
+    describe_origin,
+    event_days,
+    patient_course,
+    run_study,
+    support_days,
+)
 from ruxtrack.cohort._study import (
     AnalysisSpec,
     Condition,
@@ -56,6 +71,7 @@ __all__ = [
     "DerivedVar",
     "Engine",
     "FeatureTable",
+    "FigureData",
     "FigureSpec",
     "FlowRecord",
     "FlowStep",
@@ -74,14 +90,19 @@ __all__ = [
     "TestResult",
     "TimePoint",
     "analyse",
+    "anchor_label",
     "apply_derived",
     "available_studies",
     "compute_features",
     "connect_engine",
+    "criteria_grid",
+    "describe_origin",
     "event_column",
     "event_days",
     "extract_base",
     "feature_expr",
+    "figure_data",
+    "freshness_notes",
     "is_spreadsheet",
     "load_study",
     "open_omop",
@@ -89,6 +110,7 @@ __all__ = [
     "patient_course",
     "read_wide",
     "run_study",
+    "sample_patients",
     "support_days",
     "time_to_event",
 ]

@@ -78,11 +78,26 @@ def _group_labels(study: Study) -> dict[str, str]:
 # -- cells -------------------------------------------------------------------------------------
 
 
+def _by_labels(var: str, study: Study) -> dict[str, str]:
+    """Labels of the values of a feature that splits curves (a condition: yes / no)."""
+    label = next((d.label for d in study.derived if d.name == var), var.replace("_", " "))
+    label = label.split(" (")[0]  # the short name; the definition is in the study
+    return {"True": f"{label}: yes", "False": f"{label}: no"}
+
+
 def _median_cell(values: pd.Series, n_col: int, factor: float = 1.0) -> Cell:
     x = pd.to_numeric(values, errors="coerce").dropna().astype(float) * factor
     if len(x) == 0:
         return Cell(text="—", n=0, n_missing=n_col, stat="median_range")
     d, method = st.numeric_summary(x)
+    if len(x) == 1:  # one value: no median or range to speak of
+        return Cell(
+            text=fmt_num(d["median"]),
+            n=1,
+            n_missing=n_col - 1,
+            stat="value",
+            values={"n": 1, "value": d["median"]},
+        )
     text = f"{fmt_num(d['median'])} ({fmt_num(d['min'])}–{fmt_num(d['max'])})"
     return Cell(
         text=text,
@@ -264,7 +279,7 @@ def _markers_table(spec: TableSpec, frame: pd.DataFrame, study: Study) -> TableR
     for code in spec.markers:
         m = study.marker(code)
         unit = m.display_unit or m.unit
-        label = f"{m.label} median/range"
+        label = m.label if n < 2 else f"{m.label} median/range"
         label += f", normal value {m.normal.text}" if m.normal is not None else f", {unit}"
         cols = [f"{code}__{tp}" for tp in spec.time_points]
         cells = {
@@ -274,8 +289,10 @@ def _markers_table(spec: TableSpec, frame: pd.DataFrame, study: Study) -> TableR
         wide = frame[cols].astype(float)
         wide.columns = list(spec.time_points)
         complete = int(wide.notna().all(axis=1).sum())
-        test: TestResult
-        if len(spec.time_points) < 2:
+        test: TestResult | None
+        if n < 2:
+            test = None  # one patient: no test to speak of (the table has no p-value column)
+        elif len(spec.time_points) < 2:
             test = _not_tested(complete, "one time point only")
         elif complete < 2:
             test = _not_tested(complete, f"{complete} complete case(s): at least 2 are needed")
@@ -401,6 +418,7 @@ def _analysis(spec: AnalysisSpec, frame: pd.DataFrame, study: Study) -> Analysis
     reads += list(spec.predictors)
     if spec.outcome is not None:
         reads += sorted(spec.outcome.variables())
+    reads += [spec.by] if spec.by is not None else []
     missing = [v for v in reads if v not in frame.columns]
     if missing:
         raise AnalysisError(f"analysis {spec.id} reads {missing}, which are not features")
@@ -444,19 +462,39 @@ def _run_analysis(
             time = np.ceil(time / res) * res
         ok = ~np.isnan(time)
         groups: list[str] | None = None
+        labels: dict[str, str] = {}
         if spec.by_group:
             if study.groups is None:
                 raise AnalysisError(f"analysis {spec.id} is by group but the study has no groups")
             ok &= frame["group"].notna().to_numpy()
             groups = [str(g) for g in frame["group"][ok]]
+            labels = _group_labels(study)
+        elif spec.by is not None:
+            by = frame[spec.by]
+            ok &= by.notna().to_numpy()
+            groups = [str(g) for g in by[ok]]
+            labels = _by_labels(spec.by, study)
+        names = ["censored", spec.event, *spec.competing]
         if spec.kind == "cumulative_incidence":
-            names = ["censored", spec.event, *spec.competing]
             method, values, notes = st.cumulative_incidence(
                 time[ok], [names[int(c)] for c in code[ok]], groups
             )
         else:
             method, values, notes = st.kaplan_meier(time[ok], (code[ok] == 1).astype(int), groups)
         values["horizon_days"] = horizon
+        if groups is not None:
+            values["group_labels"] = labels
+            if len(set(groups)) >= 2 and (code[ok] > 0).any():
+                tests, more = st.compare_curves(spec.kind, time[ok], code[ok], names, groups)
+                values["tests"] = tests
+                method += "; groups compared by " + str(tests[0]["method"])
+                notes = (*notes, *more)
+            else:
+                values["tests"] = []
+                notes = (
+                    *notes,
+                    "groups not compared: fewer than two groups with data, or no event",
+                )
         return done(method, int(ok.sum()), values, notes)
     if spec.kind == "logistic_firth":
         assert spec.outcome is not None
@@ -552,6 +590,7 @@ def analyse(features: FeatureTable, study: Study, *, origin: str, engine: str) -
                 kind=f.kind,
                 removed=f.removed,
                 unknown=f.unknown,
+                remaining=f.remaining,
             )
             for f in features.flow
         ),

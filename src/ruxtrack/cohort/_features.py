@@ -468,6 +468,9 @@ def _derived_expr(t: ir.Table, d: DerivedVar, study: Study) -> ir.Value:
     if d.kind == "relative_change":
         a, b = t[f"{d.marker}__{d.start}"], t[f"{d.marker}__{d.to}"]
         return ibis.ifelse(a == 0, ibis.null(dt.float64), (b - a) / a)
+    if d.kind == "ratio":
+        num, den = t[f"{d.marker}__{d.at}"], t[f"{d.denominator}__{d.at}"]
+        return ibis.ifelse(den == 0, ibis.null(dt.float64), num / den * d.factor)
     if d.kind == "marker_fall":
         assert d.fraction is not None
         a, b = t[f"{d.marker}__{d.start}"], t[f"{d.marker}__{d.to}"]
@@ -535,12 +538,18 @@ def feature_expr(tables: CohortTables, study: Study) -> ir.Table:
 
 @dataclass(frozen=True)
 class FlowStep:
-    """One population rule and how many patients it kept, removed or could not decide."""
+    """One population rule, applied in order to the patients the rules before it kept.
+
+    ``removed``: patients this rule removed (an include rule also removes a patient whose value
+    is unknown); ``unknown``: patients whose value was unknown (removed by an include rule, kept
+    by an exclude rule); ``remaining``: patients left after it.
+    """
 
     label: str
     kind: str
     removed: int
     unknown: int
+    remaining: int = 0
 
 
 @dataclass(frozen=True)
@@ -606,25 +615,22 @@ def compute_features(tables: CohortTables, study: Study) -> FeatureTable:
 def finish_features(frame: pd.DataFrame, study: Study) -> FeatureTable:
     """Turn the population flag columns into the flow and return the feature table."""
     steps: list[FlowStep] = []
+    kept = pd.Series(True, index=frame.index)
     for i, c in enumerate(study.population.include):
-        col = frame.pop(f"incl_{i}")
+        col = frame.pop(f"incl_{i}").astype("boolean")
+        unknown = kept & col.isna()
+        removed = kept & (col.isna() | (col == False))  # noqa: E712
+        kept = kept & ~removed
         steps.append(
-            FlowStep(
-                c.label,
-                "include",
-                int((col == False).sum()),  # noqa: E712
-                int(col.isna().sum()),
-            )
+            FlowStep(c.label, "include", int(removed.sum()), int(unknown.sum()), int(kept.sum()))
         )
     for i, c in enumerate(study.population.exclude):
-        col = frame.pop(f"excl_{i}")
+        col = frame.pop(f"excl_{i}").astype("boolean")
+        unknown = kept & col.isna()
+        removed = kept & col.fillna(False).astype(bool)
+        kept = kept & ~removed
         steps.append(
-            FlowStep(
-                c.label,
-                "exclude",
-                int((col == True).sum()),  # noqa: E712
-                int(col.isna().sum()),
-            )
+            FlowStep(c.label, "exclude", int(removed.sum()), int(unknown.sum()), int(kept.sum()))
         )
     frame["included"] = frame["included"].astype(bool)
     return FeatureTable(all_patients=frame.reset_index(drop=True), flow=tuple(steps))

@@ -21,7 +21,7 @@ __all__ = [
     "TestResult",
 ]
 
-RESULTS_SCHEMA_VERSION = "2.0"
+RESULTS_SCHEMA_VERSION = "2.1"
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
 
@@ -118,7 +118,9 @@ class AnalysisResult(BaseModel):
 
 
 class FlowRecord(BaseModel):
-    """One population rule and its effect."""
+    """One population rule and its effect, applied in order to the patients the rules before
+    it kept: ``removed`` by this rule, ``unknown`` value (removed by an include rule, kept by
+    an exclude rule), ``remaining`` after it."""
 
     model_config = _FROZEN
 
@@ -126,6 +128,7 @@ class FlowRecord(BaseModel):
     kind: Literal["include", "exclude"]
     removed: int
     unknown: int
+    remaining: int
 
 
 class StudyResults(BaseModel):
@@ -153,6 +156,9 @@ class StudyResults(BaseModel):
     tables: tuple[TableResult, ...]
     analyses: tuple[AnalysisResult, ...]
     figures: dict[str, list[str]] = Field(default_factory=dict, description="id → files")
+    figures_skipped: dict[str, str] = Field(
+        default_factory=dict, description="id → why the figure was not drawn"
+    )
     notes: tuple[str, ...] = ()
     sources: dict[str, str] = Field(default_factory=dict)
 

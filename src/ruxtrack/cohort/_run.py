@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +17,14 @@ from ruxtrack.cohort._study import Study, load_study
 from ruxtrack.cohort._wide import is_spreadsheet, read_wide
 from ruxtrack.errors import AnalysisError
 
-__all__ = ["StudyRun", "event_days", "patient_course", "run_study", "support_days"]
+__all__ = [
+    "StudyRun",
+    "describe_origin",
+    "event_days",
+    "patient_course",
+    "run_study",
+    "support_days",
+]
 
 Progress = Callable[[str], None]
 
@@ -31,6 +38,29 @@ class StudyRun:
     tables: CohortTables | None
     features: FeatureTable
     results: StudyResults
+
+
+def describe_origin(data: str | Path) -> str:
+    """The data source as a shared output may name it: the kind and the file or database name,
+    never a local folder path, a host or a password.
+
+    Examples
+    --------
+    >>> describe_origin("sqlite:////home/ana/private/ward.db")
+    'SQLite store ward.db'
+    >>> describe_origin("postgresql://ana:secret@db.local:5432/ruxtrack")
+    'PostgreSQL store ruxtrack'
+    >>> describe_origin("/home/ana/exports/cohort-2021")
+    'canonical folder cohort-2021'
+    """
+    text = str(data)
+    if text.startswith("sqlite:///"):
+        return f"SQLite store {Path(text.removeprefix('sqlite:///')).name}"
+    if "://" in text:
+        kind = "PostgreSQL" if text.startswith("postgres") else text.split(":", 1)[0]
+        return f"{kind} store {text.rsplit('/', 1)[-1].split('?')[0]}"
+    path = Path(text)
+    return f"{'spreadsheet' if is_spreadsheet(path) else 'canonical folder'} {path.name}"
 
 
 def run_study(
@@ -68,7 +98,7 @@ def run_study(
         say(f"computing per-patient features on {engine}")
         features = compute_features(opened, st)
     say(f"running statistics on {features.n_included} of {features.n_read} patients")
-    results = analyse(features, st, origin=str(data), engine=engine)
+    results = analyse(features, st, origin=describe_origin(data), engine=engine)
     return StudyRun(study=st, tables=opened, features=features, results=results)
 
 
@@ -96,14 +126,23 @@ def _is_midnight(col: ibis.Value) -> ibis.Value:
     return (epoch - (epoch / DAY).floor() * DAY) == 0
 
 
-def support_days(tables: CohortTables, study: Study, anchor: str = "index") -> pd.DataFrame:
-    """Every support episode in days from the anchor's calendar day (for the swimmer plot).
+def support_days(
+    tables: CohortTables,
+    study: Study,
+    anchor: str = "index",
+    *,
+    patients: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Every support episode in days from the anchor's calendar day (for the swimmer plot);
+    ``patients`` limits it to those ids (filtered on the engine).
 
     Columns: ``patient_id``, ``mode``, ``fio2``, ``start_day``, ``end_day`` (NaN: ongoing) and
     ``end_is_date`` (the end was recorded as a day, so the episode covers that whole day).
     """
     a = _anchor_day(tables, study, anchor)
     sp = tables.support
+    if patients is not None:
+        sp = sp.filter(sp.patient_id.isin(list(patients)))
     j = sp.join(a, "patient_id")
     out = j.select(
         j.patient_id,
@@ -118,13 +157,20 @@ def support_days(tables: CohortTables, study: Study, anchor: str = "index") -> p
 
 
 def event_days(
-    tables: CohortTables, study: Study, events: list[str], anchor: str = "index"
+    tables: CohortTables,
+    study: Study,
+    events: list[str],
+    anchor: str = "index",
+    *,
+    patients: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """The first occurrence of each of ``events`` per patient, in days from the anchor's
     calendar day (columns ``patient_id``, ``event``, ``day``), on the axis of
-    :func:`support_days` and :func:`patient_course`."""
+    :func:`support_days` and :func:`patient_course`; ``patients`` limits it to those ids."""
     a = _anchor_day(tables, study, anchor)
     ev = tables.events
+    if patients is not None:
+        ev = ev.filter(ev.patient_id.isin(list(patients)))
     sel = ev.filter(ev.event.isin(events) & (ev.occurrence == 1)).join(a, "patient_id")
     frame: pd.DataFrame = sel.select(sel.patient_id, sel.event, day=_days(sel.t, sel.a)).to_pandas()
     return frame

@@ -23,6 +23,7 @@ from ruxtrack.cohort._results import TestResult
 __all__ = [
     "ProportionCI",
     "chisq",
+    "compare_curves",
     "contingency_test",
     "cumulative_incidence",
     "firth",
@@ -51,10 +52,22 @@ def recorded(call: Callable[[], T]) -> tuple[T, tuple[str, ...]]:
     notes: list[str] = []
     for w in caught:
         if issubclass(w.category, stats.StatisticalWarning):
-            notes.append(f"{w.category.__name__}: {w.message}")
+            notes.append(_caveat(w.category, str(w.message)))
         else:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return result, tuple(dict.fromkeys(notes))
+
+
+_CAVEAT_KIND = {
+    "ApproximationWarning": "approximation",
+    "SmallSampleWarning": "small sample",
+}
+
+
+def _caveat(category: type[Warning], message: str) -> str:
+    """A statistical caveat in words ("small sample: ..."), never a Python class name."""
+    kind = _CAVEAT_KIND.get(category.__name__, "caveat")
+    return f"{kind}: {message}"
 
 
 def numeric_summary(x: pd.Series) -> tuple[dict[str, float | int | None], str]:
@@ -195,6 +208,20 @@ def cumulative_incidence(
         f"{res.method}; variance: {res.variance_method}; {res.conf_level:.0%} CI {res.conf_type}"
     )
     return method, res.to_dict(), notes
+
+
+def compare_curves(
+    kind: str, time: np.ndarray, code: np.ndarray, names: Sequence[str], groups: Sequence[str]
+) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
+    """The test of time-to-event curves across groups: Gray's test per cause (cumulative
+    incidence; ``code`` indexes ``names``, 0 censored) or the log-rank test (Kaplan–Meier;
+    ``code`` 1 the event). Each test as ``to_dict()``, with its warnings."""
+    if kind == "cumulative_incidence":
+        causes = [names[int(c)] for c in code]
+        res, notes = recorded(lambda: stats.gray_test(time, causes, list(groups)))
+        return [r.to_dict() for r in res], notes
+    lr, notes = recorded(lambda: stats.logrank_test(time, (code == 1).astype(int), list(groups)))
+    return [lr.to_dict()], notes
 
 
 def firth(

@@ -181,6 +181,9 @@ class DerivedVar(_M):
     * ``bins``: a category from ``var`` by right-open ``edges`` with ``labels``;
     * ``marker_altered``: ``marker`` at ``at`` above its normal ``high``;
     * ``relative_change``: (``marker`` at ``to`` − at ``start``) / at ``start``;
+    * ``ratio``: ``marker`` / ``denominator`` at ``at``, times ``factor`` (SpO2/FiO2 with FiO2
+      in % has factor 100); missing when the denominator is missing or 0. ``denominator: fio2``
+      with ``at`` in ``extract.support_at`` reads the FiO2 of that day's support;
     * ``marker_fall``: relative fall from ``start`` to ``to`` greater than ``fraction``;
     * ``marker_response``: every ``markers`` entry altered at ``start`` (with data at ``to``) fell
       by more than ``fraction`` or is within its normal range at ``to``; missing when no marker was
@@ -197,6 +200,7 @@ class DerivedVar(_M):
         "bins",
         "marker_altered",
         "relative_change",
+        "ratio",
         "marker_fall",
         "marker_response",
         "category_map",
@@ -209,6 +213,8 @@ class DerivedVar(_M):
     edges: tuple[float, ...] | None = None
     labels: tuple[str, ...] | None = None
     marker: str | None = None
+    denominator: str | None = None
+    factor: float = 1.0
     markers: tuple[str, ...] | None = None
     at: str | None = None
     to: str | None = None
@@ -225,6 +231,7 @@ class DerivedVar(_M):
             "bins": ("var", "edges", "labels"),
             "marker_altered": ("marker", "at"),
             "relative_change": ("marker", "start", "to"),
+            "ratio": ("marker", "denominator", "at"),
             "marker_fall": ("marker", "start", "to", "fraction"),
             "marker_response": ("markers", "start", "to", "fraction"),
             "category_map": ("var", "mapping"),
@@ -384,8 +391,9 @@ class AnalysisSpec(_M):
     ``kind``: ``cumulative_incidence`` (Aalen–Johansen of ``event`` with ``competing``),
     ``kaplan_meier`` (time to ``event``), ``logistic_firth`` (``outcome`` on ``predictors``),
     ``kruskal_wallis`` (``var`` across groups; the Wilcoxon rank-sum test when only two groups
-    have data), ``proportion`` (``var`` yes, with its interval). ``by_group``: time-to-event
-    curves per group instead of one for the cohort.
+    have data), ``proportion`` (``var`` yes, with its interval). ``by_group`` (the study's
+    groups) or ``by`` (a feature): time-to-event curves per group instead of one for the
+    cohort, compared by Gray's test or the log-rank test.
     """
 
     id: Ident
@@ -400,6 +408,11 @@ class AnalysisSpec(_M):
     predictors: tuple[str, ...] = ()
     var: str | None = None
     by_group: bool = False
+    by: str | None = Field(
+        default=None,
+        description="time-to-event curves per value of this feature (e.g. early_start), "
+        "compared by Gray's test (cumulative incidence) or the log-rank test (Kaplan-Meier)",
+    )
     horizon_days: float | None = None
     time_resolution_days: Annotated[float, Field(gt=0)] | None = Field(
         default=None,
@@ -417,6 +430,8 @@ class AnalysisSpec(_M):
             raise ValueError(f"analysis {self.id} needs outcome and predictors")
         if self.kind in ("kruskal_wallis", "proportion") and self.var is None:
             raise ValueError(f"analysis {self.id} needs var")
+        if self.by is not None and self.by_group:
+            raise ValueError(f"analysis {self.id}: by_group and by exclude each other")
         return self
 
 
@@ -545,7 +560,8 @@ class Study(_M):
             if key_holder.key not in self.sources:
                 raise ValueError(f"source key {key_holder.key} is not in sources")
         for d in self.derived:
-            for m in (d.marker, *(d.markers or ())):
+            support_fio2 = d.denominator == "fio2" and d.at in self.extract.support_at
+            for m in (d.marker, None if support_fio2 else d.denominator, *(d.markers or ())):
                 if m is not None and m not in markers:
                     raise ValueError(f"derived {d.name}: marker {m} is not declared")
             for tp in (d.at, d.to) if d.kind != "days_between" else ():

@@ -91,6 +91,8 @@ def wide_columns(study: Study, names: Sequence[str] | None = None) -> list[WideC
             out.append(WideColumn(d.name, col, "number", *_DAYS, what="days"))
         elif d.kind == "relative_change":
             out.append(WideColumn(d.name, col, "number", -1e6, 1e6))
+        elif d.kind == "ratio":
+            out.append(WideColumn(d.name, col, "number", 0.0, 1e6))
         else:
             out.append(WideColumn(d.name, col, "text"))
     if "group" not in types:

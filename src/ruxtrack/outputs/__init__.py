@@ -41,7 +41,16 @@ if TYPE_CHECKING:
         results_json_schema,
         write_results_json,
     )
-    from ruxtrack.outputs._tables import format_p, render_table, table_frame, write_table
+    from ruxtrack.outputs._tables import (
+        format_p,
+        latex_safe,
+        render_table,
+        table_frame,
+        table_notes,
+        write_docx,
+        write_table,
+        write_xlsx,
+    )
 
 _WHERE = {
     "decision_headline": "_decision",
@@ -66,6 +75,10 @@ _WHERE = {
     "render_table": "_tables",
     "table_frame": "_tables",
     "write_table": "_tables",
+    "latex_safe": "_tables",
+    "table_notes": "_tables",
+    "write_docx": "_tables",
+    "write_xlsx": "_tables",
 }
 
 __all__ = [
@@ -74,6 +87,7 @@ __all__ = [
     "build_report",
     "decision_headline",
     "format_p",
+    "latex_safe",
     "plot_course",
     "plot_criteria_timeline",
     "plot_cumulative_incidence",
@@ -89,8 +103,11 @@ __all__ = [
     "sample_patients",
     "save_figure",
     "table_frame",
+    "table_notes",
+    "write_docx",
     "write_results_json",
     "write_table",
+    "write_xlsx",
 ]
 
 

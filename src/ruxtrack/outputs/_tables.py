@@ -5,23 +5,37 @@ markers by time point, variables by outcome group with a p-value column, and a t
 group × pattern table when every row is a distribution. A cell shows "(n = k)" when it rests on
 fewer patients than its column holds, so a reader sees that IL-6 was measured in 10 of 18; a
 p-value does the same for the complete cases its test used. Each p-value carries a superscript
-letter that names its test in the notes below the table (HTML and LaTeX; the LaTeX uses Unicode
-and compiles with XeLaTeX or LuaLaTeX); the CSV has the method in a column.
+letter that names its test in the notes below the table (HTML, LaTeX, Word, Excel); the CSV has
+the method in a column. The LaTeX is pdflatex-safe (the default of most journal templates and
+Overleaf): every character outside Latin-1 becomes a LaTeX command (superscript letters, μ, ≥,
+the em space of an indented level), and it needs only booktabs and caption. Word (python-docx)
+and Excel (openpyxl) files hold the same layout, title and notes: one table object, five faces.
 """
 
 from __future__ import annotations
 
 import html
 import string
+import unicodedata
 from pathlib import Path
 from typing import Literal
 
 import pandas as pd
 from great_tables import GT, loc, style
 
-from ruxtrack.cohort._results import Cell, TableResult, TestResult
+from ruxtrack.cohort import Cell, TableResult, TestResult
 
-__all__ = ["format_p", "render_table", "table_frame", "test_letters", "write_table"]
+__all__ = [
+    "format_p",
+    "latex_safe",
+    "render_table",
+    "table_frame",
+    "table_notes",
+    "test_letters",
+    "write_docx",
+    "write_table",
+    "write_xlsx",
+]
 
 _LABEL = "label"
 _P = "p value"
@@ -175,26 +189,169 @@ def render_table(table: TableResult, *, latex: bool = False) -> GT:
         data_cols = [c for c in frame.columns if c != _LABEL]
         gt = gt.fmt_markdown(columns=data_cols)
         gt = gt.tab_style(style=style.text(align="left", v_align="top"), locations=loc.body())
-    for method, letter in test_letters(table).items():
-        gt = gt.tab_source_note(f"{_mark(letter)} {method}.")
-    skipped = sorted({t.note for t in _tests(table) if t.p_value is None and t.note})
-    if skipped:
-        gt = gt.tab_source_note("Not tested: " + "; ".join(skipped) + ".")
-    gt = gt.tab_source_note(_N_NOTE)
-    if table.footnote:
-        gt = gt.tab_source_note(table.footnote)
-    if table.source:
-        gt = gt.tab_source_note(f"Layout after {table.source}.")
+    for note in table_notes(table):
+        gt = gt.tab_source_note(note)
     return gt
 
 
+def table_notes(table: TableResult) -> list[str]:
+    """The notes under a table, in order: each test by its letter, rows not tested and why,
+    the meaning of "n = k", the table's own footnote and the layout's source."""
+    notes = [f"{_mark(letter)} {method}." for method, letter in test_letters(table).items()]
+    skipped = sorted({t.note for t in _tests(table) if t.p_value is None and t.note})
+    if skipped:
+        notes.append("Not tested: " + "; ".join(skipped) + ".")
+    if any(0 < c.n < table.column_n.get(cid, 0) for r in table.rows for cid, c in r.cells.items()):
+        notes.append(_N_NOTE)
+    elif any(t.n < sum(table.column_n.values()) for t in _tests(table) if t.p_value is not None):
+        notes.append(_N_NOTE)
+    if table.footnote:
+        notes.append(table.footnote)
+    if table.source:
+        notes.append(f"Layout after {table.source}.")
+    return notes
+
+
+#: Characters pdflatex cannot typeset from UTF-8 input, as LaTeX (Latin-1 letters such as é or
+#: í are read by LaTeX's own UTF-8 support and stay).
+_LATEX_CHARS: dict[str, str] = {
+    **{
+        sup: f"\\textsuperscript{{{ch}}}" for sup, ch in zip(_SUPERSCRIPTS, "abcdefgh", strict=True)
+    },
+    "\u2003": "\\quad{}",
+    "\u2002": "\\enspace{}",
+    "\u2009": "\\,",
+    "\u00a0": "~",
+    "μ": "\\textmu{}",
+    "µ": "\\textmu{}",
+    "≥": "$\\geq$",
+    "≤": "$\\leq$",
+    "–": "--",
+    "—": "---",
+    "−": "$-$",
+    "×": "$\\times$",
+    "±": "$\\pm$",
+    "∞": "$\\infty$",
+    "→": "$\\rightarrow$",
+    "°": "\\textdegree{}",
+    "·": "\\textperiodcentered{}",
+    "²": "\\textsuperscript{2}",
+    "³": "\\textsuperscript{3}",
+    "₂": "\\textsubscript{2}",
+    "’": "'",
+    "‘": "`",
+    "“": "``",
+    "”": "''",
+    "…": "\\ldots{}",
+    "α": "$\\alpha$",
+    "β": "$\\beta$",
+    "γ": "$\\gamma$",
+    "κ": "$\\kappa$",
+}
+
+
+def latex_safe(text: str) -> str:
+    r"""LaTeX that pdflatex compiles: characters outside Latin-1 become LaTeX commands; one
+    without a command becomes its closest ASCII form (NFKD), else "?".
+
+    Examples
+    --------
+    >>> latex_safe("0.014ᵃ ≥60 years, 5 μg")
+    '0.014\\textsuperscript{a} $\\geq$60 years, 5 \\textmu{}g'
+    """
+    out = []
+    for ch in text:
+        if ch in _LATEX_CHARS:
+            out.append(_LATEX_CHARS[ch])
+        elif ord(ch) < 256:
+            out.append(ch)
+        else:
+            ascii_form = unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode()
+            out.append(ascii_form or "?")
+    return "".join(out)
+
+
+def _office_frame(table: TableResult) -> pd.DataFrame:
+    """The layout for Word and Excel: the LaTeX variant's text (plain, letters as Unicode
+    superscripts), with the level indent as spaces."""
+    frame = table_frame(table, fmt="latex")
+    frame[_LABEL] = frame[_LABEL].str.replace("\u2003", "    ", regex=False)
+    return frame.rename(columns={_LABEL: ""})
+
+
+def write_docx(table: TableResult, path: Path) -> Path:
+    """The table as a Word document (python-docx): title, one table, the notes below."""
+    from docx import Document
+    from docx.shared import Pt
+
+    frame = _office_frame(table)
+    doc = Document()
+    doc.add_paragraph().add_run(table.title).bold = True
+    grid = doc.add_table(rows=len(frame) + 1, cols=len(frame.columns))
+    grid.style = "Table Grid"
+    for j, col in enumerate(frame.columns):
+        cell = grid.cell(0, j)
+        cell.text = str(col)
+        for run in cell.paragraphs[0].runs:
+            run.bold = True
+    for i, row in enumerate(frame.itertuples(index=False), start=1):
+        for j, value in enumerate(row):
+            grid.cell(i, j).text = str(value)
+    for r in grid.rows:
+        for c in r.cells:
+            for para in c.paragraphs:
+                for run in para.runs:
+                    run.font.size = Pt(8)
+    for note in table_notes(table):
+        doc.add_paragraph(note).runs[0].font.size = Pt(8)
+    doc.core_properties.author = "ruxtrack"
+    doc.save(str(path))
+    return path
+
+
+def write_xlsx(table: TableResult, path: Path) -> Path:
+    """The table as an Excel workbook (openpyxl): title in A1, header in row 3, the rows, the
+    notes below; one sheet named after the table id."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+
+    frame = _office_frame(table)
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = table.id[:31]
+    ws["A1"] = table.title
+    ws["A1"].font = Font(bold=True)
+    for j, col in enumerate(frame.columns, start=1):
+        c = ws.cell(row=3, column=j, value=str(col))
+        c.font = Font(bold=True)
+        c.alignment = Alignment(wrap_text=True, vertical="top")
+    for i, row in enumerate(frame.itertuples(index=False), start=4):
+        for j, value in enumerate(row, start=1):
+            ws.cell(row=i, column=j, value=str(value)).alignment = Alignment(
+                wrap_text=True, vertical="top"
+            )
+    first_note = len(frame) + 5
+    for k, note in enumerate(table_notes(table)):
+        ws.cell(row=first_note + k, column=1, value=note)
+    ws.column_dimensions["A"].width = 48
+    for j in range(2, len(frame.columns) + 1):
+        ws.column_dimensions[ws.cell(row=3, column=j).column_letter].width = 22
+    wb.properties.creator = "ruxtrack"
+    wb.save(str(path))
+    return path
+
+
 def write_table(table: TableResult, out_dir: Path) -> list[Path]:
-    """Write ``<id>.html`` (great_tables raw HTML), ``<id>.tex`` and ``<id>.csv``."""
+    """Write ``<id>.html`` (great_tables raw HTML), ``<id>.tex`` (pdflatex-safe; needs
+    booktabs and caption), ``<id>.docx``, ``<id>.xlsx`` and ``<id>.csv``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     html = out_dir / f"{table.id}.html"
     html.write_text(render_table(table).as_raw_html(), encoding="utf-8")
     tex = out_dir / f"{table.id}.tex"
-    tex.write_text(render_table(table, latex=True).as_latex(), encoding="utf-8")
+    tex.write_text(latex_safe(render_table(table, latex=True).as_latex()), encoding="utf-8")
+    docx = write_docx(table, out_dir / f"{table.id}.docx")
+    xlsx = write_xlsx(table, out_dir / f"{table.id}.xlsx")
     csv = out_dir / f"{table.id}.csv"
     table_frame(table, fmt="csv").to_csv(csv, index=False, encoding="utf-8")
-    return [html, tex, csv]
+    return [html, tex, docx, xlsx, csv]

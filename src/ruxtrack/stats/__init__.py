@@ -13,7 +13,8 @@ Families
 - independent groups: :func:`kruskal_wallis` (+ Dunn, Holm), :func:`mann_whitney`
 - contingency tables: :func:`fisher_exact` (2x2 with conditional-MLE odds ratio; exact r x c),
   :func:`chisq_test` (Pearson's chi-squared, for large samples)
-- time to event: :func:`kaplan_meier`, :func:`cumulative_incidence` (competing risks)
+- time to event: :func:`kaplan_meier` with :func:`logrank_test`, :func:`cumulative_incidence`
+  (competing risks) with :func:`gray_test`
 - regression: :func:`firth_logistic`
 - multiplicity: :func:`adjust_pvalues`
 """
@@ -31,8 +32,10 @@ from ._descriptive import (
 )
 from ._fisher import FisherResult, fisher_exact
 from ._friedman import FriedmanResult, PairedComparison, friedman_test
+from ._gray import GrayTestResult, gray_test
 from ._kruskal import DunnComparison, GroupSize, KruskalWallisResult, kruskal_wallis
 from ._logistic import FirthCoefficient, FirthLogisticResult, firth_logistic
+from ._logrank import LogRankGroup, LogRankResult, logrank_test
 from ._multiplicity import adjust_pvalues
 from ._survival import KaplanMeierCurve, KaplanMeierResult, kaplan_meier
 from ._warnings import ApproximationWarning, SmallSampleWarning, StatisticalWarning
@@ -49,10 +52,13 @@ __all__ = [
     "FirthLogisticResult",
     "FisherResult",
     "FriedmanResult",
+    "GrayTestResult",
     "GroupSize",
     "KaplanMeierCurve",
     "KaplanMeierResult",
     "KruskalWallisResult",
+    "LogRankGroup",
+    "LogRankResult",
     "NumericSummary",
     "PairedComparison",
     "Proportion",
@@ -66,8 +72,10 @@ __all__ = [
     "firth_logistic",
     "fisher_exact",
     "friedman_test",
+    "gray_test",
     "kaplan_meier",
     "kruskal_wallis",
+    "logrank_test",
     "mann_whitney",
     "proportion",
     "summarize_binary",

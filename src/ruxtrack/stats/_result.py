@@ -63,8 +63,29 @@ class ResultMixin:
         return out
 
 
+def _numeric_fast_path(values: Any) -> FloatArray | None:
+    """A numeric array or Series straight to float64 (no per-element object conversion: the
+    difference between seconds and milliseconds at a million patients); None otherwise."""
+    if isinstance(values, np.ndarray) and values.dtype.kind in "fiub":
+        return np.asarray(values, dtype=np.float64)
+    if isinstance(values, pd.Series) and (
+        pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype)
+    ):
+        return np.asarray(values.to_numpy(dtype="float64", na_value=np.nan), dtype=np.float64)
+    return None
+
+
 def as_float_array(values: Any, name: str) -> FloatArray:
     """Coerce a 1-D sequence / array / Series to float64, ``None`` and ``pd.NA`` becoming NaN."""
+    fast = _numeric_fast_path(values)
+    if fast is not None:
+        if fast.ndim != 1:
+            raise AnalysisError(
+                f"{name}: expected a one-dimensional sequence, got shape {fast.shape}"
+            )
+        if np.isinf(fast).any():
+            raise AnalysisError(f"{name}: infinite values are not allowed")
+        return fast
     try:
         series = pd.Series(values, dtype="object") if not isinstance(values, pd.Series) else values
         arr = pd.to_numeric(series, errors="raise").astype("float64").to_numpy()

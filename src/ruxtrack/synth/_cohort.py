@@ -949,3 +949,10 @@ def _supplement(
     ):
         w = at[fact.at]
         asm.add(yes, pidx, w, time=w, kind=kind, value=fact.value, code="")
+    # Mean arterial pressure (Table 1) at the admission laboratory time: drawn last, so that the
+    # rows drawn before it from this stream stay identical.
+    if sup.mean_arterial_pressure is not None:
+        mp = sup.mean_arterial_pressure
+        fit = SplitLogNormal.fit(mp.median, mp.low, mp.high, t.cohort.n)
+        value = _round(fit.ppf(rng.random(n)), mp.decimals)
+        obs.add(yes, pidx, when, time=when, code="map", value=value, unit=canonical_unit("map"))

@@ -513,6 +513,15 @@ class EligibilityFacts(_F):
     source: SourceRef
 
 
+class ReportedOutcome(_F):
+    """A count the paper reports that the generator is not (yet) calibrated to: shown beside
+    the demo's value in docs/demo-data.md."""
+
+    count: int = Field(ge=0)
+    of: int = Field(gt=0)
+    source: SourceRef
+
+
 class Supplement(_F):
     """Variables drawn from a second random stream per block (added rows only)."""
 
@@ -520,6 +529,7 @@ class Supplement(_F):
     body: BodyMarginals
     creatinine_monitoring: CreatinineMonitoring
     eligibility: EligibilityFacts
+    mean_arterial_pressure: CountMarginal | None = None
 
 
 class CalibrationTargets(_F):
@@ -545,6 +555,7 @@ class CalibrationTargets(_F):
     counts: Counts
     other_labs: OtherLabs
     sf_ratio: SfRatio
+    resolution: ReportedOutcome | None = None
     inflammation_model: InflammationModel
     support: Support
     outcomes: Outcomes
