@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from conftest import BASE, DAY3, Ehr, make_app, order_select, post_hook, rux_draft
+from cds_helpers import BASE, DAY3, Ehr, make_app, order_select, post_hook, rux_draft
 from litestar.testing import TestClient
 from pydantic import ValidationError
 

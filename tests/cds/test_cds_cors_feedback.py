@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import BASE, Ehr, make_app, order_select, post_hook, rux_draft
+from cds_helpers import BASE, Ehr, make_app, order_select, post_hook, rux_draft
 from litestar.testing import TestClient
 
 SERVICE = "ruxolitinib-order-check"

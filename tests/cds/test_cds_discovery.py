@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 import pytest
-from conftest import Ehr
+from cds_helpers import Ehr
 
 from ruxtrack.cds import discovery_document, fill_template, prefetch_templates
 from ruxtrack.units import load_catalogue

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import Ehr, order_select, post_hook, rux_draft
+from cds_helpers import Ehr, order_select, post_hook, rux_draft
 
 from ruxtrack.protocol import load_regimen
 
@@ -44,7 +44,7 @@ def test_platelets_45_on_day_3_gives_critical_discontinuation_card(client: Any, 
 
 
 def test_matching_draft_gives_no_card(client: Any, ehr: Ehr) -> None:
-    from conftest import bundle_resources
+    from cds_helpers import bundle_resources
 
     resources = bundle_resources()
     for r in resources:
@@ -59,7 +59,7 @@ def test_matching_draft_gives_no_card(client: Any, ehr: Ehr) -> None:
 
 @pytest.mark.cds_req(92, 95, 117, 119, 121, 124, 127, 128, 130, 132)
 def test_draft_above_reduced_dose_suggests_the_reduced_order(client: Any, ehr: Ehr) -> None:
-    from conftest import bundle_resources
+    from cds_helpers import bundle_resources
 
     resources = bundle_resources()
     for r in resources:
@@ -82,7 +82,7 @@ def test_draft_above_reduced_dose_suggests_the_reduced_order(client: Any, ehr: E
 
 
 def test_missing_labs_say_what_is_needed_and_suggest_nothing(client: Any, ehr: Ehr) -> None:
-    from conftest import bundle_resources
+    from cds_helpers import bundle_resources
 
     resources = [r for r in bundle_resources() if r.get("id") not in ("plt-d3", "anc-d3")]
     resp = post_hook(
@@ -97,7 +97,7 @@ def test_missing_labs_say_what_is_needed_and_suggest_nothing(client: Any, ehr: E
 
 @pytest.mark.cds_req(98, 99, 100, 136, 216, 217, 219)
 def test_interacting_drug_in_the_same_session(client: Any, ehr: Ehr) -> None:
-    from conftest import bundle_resources
+    from cds_helpers import bundle_resources
 
     resources = bundle_resources()
     for r in resources:
@@ -141,7 +141,7 @@ def test_order_for_another_drug_gives_empty_cards(client: Any, ehr: Ehr) -> None
 
 
 def test_unreadable_chart_data_gives_a_warning_card_and_no_advice(client: Any, ehr: Ehr) -> None:
-    from conftest import bundle_resources
+    from cds_helpers import bundle_resources
 
     resources = bundle_resources()
     for r in resources:
@@ -160,7 +160,7 @@ def test_unreadable_chart_data_gives_a_warning_card_and_no_advice(client: Any, e
 def test_identical_chart_data_are_read_once_changed_data_again() -> None:
     import asyncio
 
-    from conftest import DAY3, bundle_resources
+    from cds_helpers import DAY3, bundle_resources
 
     from ruxtrack.cds import CdsEngine, CdsSettings
     from ruxtrack.sources.fhir import timeline_from_fhir

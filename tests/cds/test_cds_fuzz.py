@@ -6,7 +6,7 @@ import asyncio
 import copy
 from typing import Any
 
-from conftest import DAY3, order_select, rux_draft
+from cds_helpers import DAY3, order_select, rux_draft
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -11,7 +11,7 @@ from typing import Any
 import jwt
 import pytest
 import time_machine
-from conftest import BASE, ISS, Ehr, make_app, order_select, post_hook, rux_draft
+from cds_helpers import BASE, ISS, Ehr, make_app, order_select, post_hook, rux_draft
 from cryptography.hazmat.primitives.asymmetric import ec
 from litestar.testing import TestClient
 from loopback import EhrState, LoopbackEhr

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from conftest import BASE, PID, Ehr, bundle_resources, make_app, post_hook
+from cds_helpers import BASE, PID, Ehr, bundle_resources, make_app, post_hook
 from litestar.testing import TestClient
 
 from ruxtrack.cds import CdsSettings, load_cds_knowledge, prefetch_from_resources, prefetch_keys

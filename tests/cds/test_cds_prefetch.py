@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import bundle_resources, order_select, post_hook, rux_draft
+from cds_helpers import bundle_resources, order_select, post_hook, rux_draft
 from loopback import EhrState, LoopbackEhr
 
 SERVICE = "ruxolitinib-order-check"

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import ISS, Ehr
+from cds_helpers import ISS, Ehr
 
 from ruxtrack.errors import KnowledgeFileError
 from ruxtrack.web.cds._mount import _cds_state, configure_cds, configure_from_file

@@ -12,7 +12,7 @@ import pytest
 
 os.environ.setdefault("RUXTRACK_ARGON2_PROFILE", "test")
 
-from conftest import DATA, DAY3, ISS, Ehr, order_select, rux_draft
+from cds_helpers import DATA, DAY3, ISS, Ehr, order_select, rux_draft
 from litestar.testing import TestClient
 
 from ruxtrack.cds import CdsSettings, TrustedIssuer, check_response

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from conftest import bundle_resources
+from cds_helpers import bundle_resources
 from litestar.testing import TestClient
 from loopback import EhrState, LoopbackEhr
 

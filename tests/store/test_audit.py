@@ -253,7 +253,7 @@ def test_cli_export_fhir_to_stdout_and_a_bad_format(sqlite_url: str) -> None:
     assert [e["action"] for e in events] == ["C", "R"]
     assert all(e["resourceType"] == "AuditEvent" for e in events)
     code, out = _run("audit-log", "export", "--format", "xml", "--db", sqlite_url)
-    assert code == 1 and "use jsonl or fhir" in out
+    assert code == 2 and "use jsonl or fhir" in out  # a usage error (docs/cli.md)
 
 
 def test_public_surfaces_are_what_we_meant() -> None:

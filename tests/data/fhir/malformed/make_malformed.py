@@ -3,7 +3,7 @@
 Run: python tests/data/fhir/malformed/make_malformed.py
 
 Each file is the covid-day3 Bundle (../make_covid_day3.py) with one defect, named for it;
-tests/fhir/test_malformed.py states the problem each must raise. Generated, never hand-edited.
+tests/fhir/test_fhir_malformed.py states the problem each must raise. Generated, never hand-edited.
 """
 
 from __future__ import annotations
