@@ -28,7 +28,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 echo "== installing ruxtrack with all extras"
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[dev,postgres,spark]"
+.venv/bin/python -m pip install -q -e ".[dev,postgres,spark,redcap]"
 
 echo "== starting PostgreSQL for the store tests"
 RUXTRACK_TEST_PG_URL="$(bash .ci/postgres.sh)"
