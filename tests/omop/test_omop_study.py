@@ -127,4 +127,4 @@ def test_cli_report_refuses_two_sources(tmp_path: Path, sarmiento_cdm: Path) -> 
         ],
     )
     assert r.exit_code != 0
-    assert "exactly one of" in r.output
+    assert "give one of --data PATH, --db PATH|URL or --omop URL|DIR" in r.output

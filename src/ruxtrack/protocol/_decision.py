@@ -181,7 +181,8 @@ class MonitoringDue(BaseModel):
 
     ``code`` says why it is listed; the typed parameters say what and when: ``input`` (the
     input catalogue's code, for required labs), ``due_date`` (a calendar date when one is
-    known), ``max_age_days`` (the freshness window) and ``rule`` (the rule that asks for it).
+    known; never on a course recorded in relative days, whose dates are nominal),
+    ``max_age_days`` (the freshness window) and ``rule`` (the rule that asks for it).
     """
 
     model_config = _FROZEN
@@ -944,7 +945,7 @@ def explain_required_labs(c: Explanation) -> None:
                     source=req.source.label(),
                     code=MonitoringCode.required_input_next,
                     input=req.code,
-                    due_date=due,
+                    due_date=None if lb.relative else due,  # relative courses: nominal dates
                     max_age_days=req.max_age_days,
                 )
             )
