@@ -18,11 +18,13 @@ from ruxtrack.synth import generate
 from ruxtrack.synth.make_demo import DEMO_SEED
 
 FILES = ("patients", "events", "observations", "drugs", "support", "assessments")
-#: SHA-256 of the demo files as first released (before the supplement stream existed).
+#: SHA-256 of the first-stream demo files: as first released (before the supplement stream
+#: existed), except observations, whose marker values were re-paired among patients when the
+#: resolution of hyperinflammation was calibrated (docs/synth.md; same values per time point).
 RELEASED_DEMO = {
     "patients": "d414de8f95a3f070f2c03a5ce8582ef6d415aba9435e2ac1f5d1e1b2f526db26",
     "events": "38b3e86e982a2ea6f14b9d60f94f66899be471a38d23e8d16a1a59048471535f",
-    "observations": "0a18fe385361ce24eaf7789cede08cce7742283e5b5871c780199f4ca249bd25",
+    "observations": "9ef977052d164b9c61e1d9993ad1382e4b77a8f56e50d21ac2305f3dfbf73016",
     "drugs": "c87b28ac93f23ec8ebf303ddd5df4fdc43665699653cc444d6c2e0879d81fdd7",
     "support": "f576a88ac2c1d5ad38d7a7cc45f7181cfe92d4b90b23bafc61579d2cf19ae8e7",
     "assessments": "12c858d477707d630de1cb6762ad2f54e6a7d517de1d6493978bf57785754c9a",

@@ -18,6 +18,7 @@ from scipy import special
 from ruxtrack.errors import RuxtrackError
 from ruxtrack.synth._marginals import SplitLogNormal, mixture_uniform, to_uniform
 from ruxtrack.synth._regimen import RegimenCourse, simulate_regimen
+from ruxtrack.synth._resolution import calibrate_resolution, resolution_rule
 from ruxtrack.synth._targets import (
     GROUPS,
     TIME_POINTS,
@@ -656,12 +657,34 @@ def simulate_block(
 
     # Table 2 inflammation markers.
     latent = _latent(rng, t, n)
+    m_values: dict[str, F64] = {}
+    m_present: dict[str, Bool] = {}
     for marker in t.markers:
-        values = _round(_marker_values(rng, t, pt, marker, latent), marker.decimals)
+        m_values[marker.code] = _round(_marker_values(rng, t, pt, marker, latent), marker.decimals)
         available = pt.il6 if marker.availability is not None else np.ones(n, bool)
+        m_present[marker.code] = np.stack(
+            [available & (rng.random(n) >= t.inflammation_model.missing[tp]) for tp in TIME_POINTS],
+            axis=1,
+        )
+    if t.resolution is not None:
+        # Exactly the calibrated group meets the study's resolution definition (a re-pairing
+        # of values among patients; no random numbers drawn).
+        res = t.resolution
+        calibrate_resolution(
+            m_values,
+            m_present,
+            pt.group == GROUPS.index(res.group),
+            resolution_rule(res.study, res.derived),
+        )
+    for marker in t.markers:
         for j, tp in enumerate(TIME_POINTS):
-            present = available & (rng.random(n) >= t.inflammation_model.missing[tp])
-            lab(present, tm.tp[tp], marker.code, values[:, j], canonical_unit(marker.code))
+            lab(
+                m_present[marker.code][:, j],
+                tm.tp[tp],
+                marker.code,
+                m_values[marker.code][:, j],
+                canonical_unit(marker.code),
+            )
 
     # Blood counts (Table 1 at admission; project-judgement dynamics after).
     cnt = t.counts

@@ -513,13 +513,23 @@ class EligibilityFacts(_F):
     source: SourceRef
 
 
-class ReportedOutcome(_F):
-    """A count the paper reports that the generator is not (yet) calibrated to: shown beside
-    the demo's value in docs/demo-data.md."""
+class Resolution(_F):
+    """Resolution of hyperinflammation: the paper's count and how the generator meets it.
+
+    ``study`` and ``derived`` name the study file and its ``marker_response`` variable whose
+    definition (markers, time points, fraction, normal upper limits) the generator reads, so the
+    demo is calibrated to the very definition the report computes. Exactly the patients of
+    ``group`` meet it, among those with at least one marker altered at the start and measured
+    at the end (``calibration_source``).
+    """
 
     count: int = Field(ge=0)
     of: int = Field(gt=0)
     source: SourceRef
+    study: str
+    derived: str
+    group: GroupName
+    calibration_source: SourceRef
 
 
 class Supplement(_F):
@@ -555,7 +565,7 @@ class CalibrationTargets(_F):
     counts: Counts
     other_labs: OtherLabs
     sf_ratio: SfRatio
-    resolution: ReportedOutcome | None = None
+    resolution: Resolution | None = None
     inflammation_model: InflammationModel
     support: Support
     outcomes: Outcomes
@@ -590,6 +600,13 @@ class CalibrationTargets(_F):
         for link in self.outcomes.demo_links.progression_comorbidities:
             if link not in names:
                 raise ValueError(f"demo link names unknown comorbidity {link}")
+        if self.resolution is not None:
+            r = self.resolution
+            if self.group(r.group).n != r.count or r.of != self.cohort.n:
+                raise ValueError(
+                    f"resolution: {r.count} of {r.of} is not group {r.group} "
+                    f"({self.group(r.group).n} of {self.cohort.n})"
+                )
         missing = sorted(k for k in _source_keys(self) if k not in self.sources)
         if missing:
             raise ValueError(f"source keys used but not listed under sources: {missing}")
