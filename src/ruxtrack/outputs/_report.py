@@ -512,8 +512,8 @@ def build_report(
     progress: ReportProgress | None = None,
     run: StudyRun | None = None,
 ) -> tuple[StudyRun, ReportFiles]:
-    """Run a study and write results.json, tables (HTML, LaTeX, CSV), figures (PNG, SVG),
-    features.csv and report.html into ``out_dir``.
+    """Run a study and write results.json, tables (HTML, LaTeX, Word, Excel, CSV), figures (PNG,
+    SVG), features.csv and report.html into ``out_dir``.
 
     Parameters
     ----------
