@@ -83,7 +83,7 @@ def register(app: typer.Typer) -> None:
             "a folder of CDM tables (docs/omop.md)",
         ),
     ) -> None:
-        """Run a study: results.json, tables (HTML, LaTeX, Word, Excel, CSV), figures, report.html."""
+        """Run a study: results.json, tables (HTML, LaTeX, Word, Excel, CSV), figures, report."""
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
