@@ -218,3 +218,34 @@ def test_cli_report_on_an_unknown_study_names_the_shipped_ones(bad, tmp_path) ->
         app, ["report", bad, "--data", str(SARMIENTO_DEMO), "--out", str(tmp_path)]
     )
     assert res.exit_code == 1 and "sarmiento-2021" in res.output
+
+
+def test_a_report_that_fails_after_its_features_leaves_nothing_behind(tmp_path) -> None:
+    """features.csv is written on a thread while the statistics run; when they fail (here no
+    patient is included: the age floor is raised to 200), the thread is joined, the file
+    removed and the folder this run created removed again."""
+    from ruxtrack.errors import AnalysisError
+    from ruxtrack.knowledge import knowledge_path
+    from ruxtrack.outputs import build_report
+
+    text = knowledge_path("studies/sarmiento-2021.yaml").read_text(encoding="utf-8")
+    floor = "when: {var: age, op: ge, value: 18}"
+    assert floor in text
+    study = tmp_path / "nobody.yaml"
+    study.write_text(text.replace(floor, "when: {var: age, op: ge, value: 200}"), encoding="utf-8")
+    out = tmp_path / "report"
+    with pytest.raises(AnalysisError, match="no patient included"):
+        build_report(study, SARMIENTO_DEMO, out)
+    assert not out.exists()
+    kept = tmp_path / "kept"
+    (kept / "mine.txt").parent.mkdir()
+    (kept / "mine.txt").write_text("x")
+    with pytest.raises(AnalysisError):
+        build_report(study, SARMIENTO_DEMO, kept)
+    assert sorted(p.name for p in kept.iterdir()) == ["mine.txt"]
+
+
+def test_features_csv_holds_every_included_patient(sarmiento_report) -> None:
+    _, files = sarmiento_report
+    frame = pd.read_csv(files.out_dir / "features.csv")
+    assert len(frame) == 18 and frame["patient_id"].is_unique

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 from stats_reference import read_reference
@@ -98,3 +99,28 @@ def test_outcome_without_variation_is_refused() -> None:
 def test_unknown_column_is_refused() -> None:
     with pytest.raises(AnalysisError, match="not in data"):
         firth_logistic(pd.DataFrame({"x": [0, 1]}), "y", ["x"])
+
+
+def test_repeated_rows_fit_as_weighted_patterns_like_the_row_by_row_fit() -> None:
+    """A binary predictor on many patients is fitted on its four (predictor, outcome) patterns
+    with counts as frequency weights; the estimates, profile CI, LR test and penalised
+    log-likelihood are those of the row-by-row fit (firthmodels on every row)."""
+    from firthmodels import FirthLogisticRegression
+
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 2, 3000)
+    z = rng.integers(0, 3, 3000)
+    y = (rng.random(3000) < 0.2 + 0.5 * x - 0.1 * z).astype(int)
+    df = pd.DataFrame({"x": x, "z": z, "y": y})
+    r = firth_logistic(df, "y", ["x", "z"])
+    rows = FirthLogisticRegression(backend="numpy", max_iter=200, gtol=1e-7, xtol=1e-8)
+    rows.fit(df[["x", "z"]].to_numpy(float), y)
+    rows.lrt()
+    ci = rows.conf_int(alpha=0.05, method="pl", max_iter=200, tol=1e-8)
+    assert r.term("x").coef == pytest.approx(rows.coef_[0], rel=1e-7)
+    assert r.term("z").coef == pytest.approx(rows.coef_[1], rel=1e-7)
+    assert r.term("(Intercept)").coef == pytest.approx(rows.intercept_, rel=1e-7)
+    assert (r.term("x").coef_ci_low, r.term("x").coef_ci_high) == pytest.approx(ci[0], rel=1e-6)
+    assert r.term("x").p_value == pytest.approx(rows.lrt_pvalues_[0], rel=1e-6)
+    assert r.penalized_loglik == pytest.approx(rows.loglik_, rel=1e-9)
+    assert (r.n, r.n_events) == (3000, int(y.sum()))

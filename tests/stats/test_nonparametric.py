@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from stats_reference import read_reference
 from statsmodels.stats.multitest import multipletests
@@ -252,3 +252,24 @@ def test_rank_tests_return_p_values_in_unit_interval(x: list[float], y: list[flo
         n = min(len(x), len(y))
         if any(a != b for a, b in zip(x[:n], y[:n], strict=True)):
             assert 0.0 <= wilcoxon_signed_rank(x[:n], y[:n]).p_value <= 1.0
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    d=st.lists(st.integers(min_value=-6, max_value=6), min_size=55, max_size=120),
+    alternative=st.sampled_from(["two-sided", "less", "greater"]),
+)
+def test_signed_rank_normal_path_equals_scipy_approx(d: list[int], alternative: str) -> None:
+    """The one-sort normal approximation (tie-corrected, continuity 0.5, as R) gives scipy's
+    ``wilcoxon(method="approx", correction=True)`` p-value on tied data with zeros."""
+    from scipy import stats as sps
+
+    x = np.asarray(d, dtype=float)
+    assume(np.count_nonzero(x) > 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours = wilcoxon_signed_rank(x, np.zeros_like(x), alternative=alternative)  # type: ignore[arg-type]
+        ref = sps.wilcoxon(
+            x, zero_method="wilcox", correction=True, alternative=alternative, method="approx"
+        )
+    assert ours.p_value == pytest.approx(float(ref.pvalue), rel=1e-9, abs=1e-15)

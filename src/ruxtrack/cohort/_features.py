@@ -17,12 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pandas as pd
+import pyarrow as pa
 
 from ruxtrack.cohort._inputs import CohortTables
 from ruxtrack.cohort._study import Condition, DerivedVar, Study, TimePoint
@@ -562,9 +564,10 @@ class FeatureTable:
     all_patients: pd.DataFrame
     flow: tuple[FlowStep, ...] = field(default=())
 
-    @property
+    @cached_property
     def frame(self) -> pd.DataFrame:
-        """Included patients only."""
+        """Included patients only (computed once: statistics, figures and the report all read
+        it, and each copy of a million rows costs a second)."""
         return self.all_patients[self.all_patients["included"]].reset_index(drop=True)
 
     @property
@@ -577,7 +580,11 @@ class FeatureTable:
 
 
 def _to_pandas(expr: ir.Table) -> pd.DataFrame:
-    frame = expr.to_pandas()
+    # Through Arrow, with booleans and strings mapped to pandas' nullable types on the way:
+    # Ibis' own to_pandas converts column by column in Python and cost ~20 s on 1M patients.
+    nullable = {pa.bool_(): pd.BooleanDtype(), pa.string(): pd.StringDtype()}
+    nullable[pa.large_string()] = pd.StringDtype()
+    frame = expr.to_pyarrow().to_pandas(types_mapper=nullable.get)
     out = pd.DataFrame(index=frame.index)
     schema = expr.schema()
     for name in frame.columns:

@@ -101,13 +101,15 @@ def sample_patients(
     >>> sample_patients(ids[:2], 3, seed=1)
     (['P0', 'P1'], None)
     """
-    ids = [str(p) for p in patient_ids]
-    if limit is None or len(ids) <= limit:
-        return ids, None
+    # Only the drawn ids are turned into str (a million patients: no Python loop over all).
+    seq = patient_ids if isinstance(patient_ids, pd.Series) else pd.Series(list(patient_ids))
+    n = len(seq)
+    if limit is None or n <= limit:
+        return [str(p) for p in seq], None
     rng = np.random.default_rng(seed)
-    picked = np.sort(rng.choice(len(ids), size=limit, replace=False))
-    return [ids[i] for i in picked], (
-        f"random sample of {limit:,} of {len(ids):,} patients, seed {seed}"
+    picked = np.sort(rng.choice(n, size=limit, replace=False))
+    return [str(p) for p in seq.iloc[picked]], (
+        f"random sample of {limit:,} of {n:,} patients, seed {seed}"
     )
 
 
@@ -122,10 +124,11 @@ def anchor_label(spec: FigureSpec, study: Study) -> str:
 
 
 def _patients(spec: FigureSpec, run: StudyRun) -> list[str]:
-    ids = [str(p) for p in run.features.frame["patient_id"]]
+    ids = run.features.frame["patient_id"].astype("string")
     if spec.patients:
-        return [p for p in spec.patients if p in set(ids)]
-    return ids[: spec.max_patients]
+        present = set(ids[ids.isin(spec.patients)])
+        return [p for p in spec.patients if p in present]
+    return [str(p) for p in ids.iloc[: spec.max_patients]]
 
 
 def _caption(spec: FigureSpec, run: StudyRun, pid: str | None) -> str:

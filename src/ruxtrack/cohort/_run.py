@@ -70,6 +70,7 @@ def run_study(
     engine: Engine = "duckdb",
     progress: Progress | None = None,
     tables: CohortTables | None = None,
+    on_features: Callable[[FeatureTable], None] | None = None,
 ) -> StudyRun:
     """Run a study on data: features on the engine, then every table and analysis.
 
@@ -85,6 +86,9 @@ def run_study(
         Called with a short message before each step.
     tables
         Already opened tables (skips opening ``data``).
+    on_features
+        Called with the features before the statistics start (the report writes features.csv
+        on another thread meanwhile).
     """
     say = progress or (lambda _msg: None)
     st = study if isinstance(study, Study) else load_study(study)
@@ -97,6 +101,8 @@ def run_study(
         opened = tables if tables is not None else open_tables(data, engine=engine)
         say(f"computing per-patient features on {engine}")
         features = compute_features(opened, st)
+    if on_features is not None:
+        on_features(features)
     say(f"running statistics on {features.n_included} of {features.n_read} patients")
     results = analyse(features, st, origin=describe_origin(data), engine=engine)
     return StudyRun(study=st, tables=opened, features=features, results=results)

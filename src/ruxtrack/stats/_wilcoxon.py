@@ -69,6 +69,35 @@ def _has_ties(values: np.ndarray) -> bool:
     return bool(np.unique(values).size < values.size)
 
 
+def _ranks_and_ties(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Average ranks (1-based, as ``scipy.stats.rankdata``) and the size of every tie group,
+    from one sort."""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    sizes = np.diff(np.r_[starts, ordered.size])
+    average = starts + (sizes + 1) / 2.0  # mean of ranks start+1 .. start+size
+    ranks = np.empty(values.size)
+    ranks[order] = np.repeat(average, sizes)
+    return ranks, sizes
+
+
+def _signed_rank_normal(
+    v: float, n: int, tie_sizes: np.ndarray, alternative: Alternative, correct: bool
+) -> float:
+    """R's ``wilcox.test`` normal approximation (tie-corrected variance, continuity 0.5)."""
+    mean = n * (n + 1) / 4.0
+    t = tie_sizes.astype(np.float64)
+    sigma = np.sqrt(n * (n + 1) * (2 * n + 1) / 24.0 - float(np.sum(t**3 - t)) / 48.0)
+    z = v - mean
+    if correct:
+        z -= {"two-sided": np.sign(z) * 0.5, "greater": 0.5, "less": -0.5}[alternative]
+    z /= sigma
+    if alternative == "two-sided":
+        return float(2 * min(stats.norm.cdf(z), stats.norm.sf(z)))
+    return float(stats.norm.sf(z) if alternative == "greater" else stats.norm.cdf(z))
+
+
 def _check_alternative(alternative: str) -> None:
     if alternative not in ("two-sided", "less", "greater"):
         raise AnalysisError(
@@ -128,7 +157,8 @@ def wilcoxon_signed_rank(
     n = int(d.size)
     if n == 0:
         raise AnalysisError("no non-zero paired differences: the signed-rank test is undefined")
-    ties = _has_ties(np.abs(d))
+    ranks, tie_sizes = _ranks_and_ties(np.abs(d))
+    ties = bool((tie_sizes > 1).any())
     use_exact = n < R_EXACT_LIMIT if exact is None else exact
     if use_exact and (ties or zeros.any()):
         warnings.warn(
@@ -138,15 +168,13 @@ def wilcoxon_signed_rank(
             stacklevel=2,
         )
         use_exact = False
-    ranks = stats.rankdata(np.abs(d))
     v = float(ranks[d > 0].sum())
-    res = stats.wilcoxon(
-        d,
-        zero_method="wilcox",
-        correction=correct,
-        alternative=alternative,
-        method="exact" if use_exact else "approx",
-    )
+    if use_exact:
+        p_value = float(
+            stats.wilcoxon(d, zero_method="wilcox", alternative=alternative, method="exact").pvalue
+        )
+    else:
+        p_value = _signed_rank_normal(v, n, tie_sizes, alternative, correct)
     if use_exact:
         method = "Wilcoxon signed-rank test, exact"
     else:
@@ -155,7 +183,7 @@ def wilcoxon_signed_rank(
         )
     return SignedRankResult(
         statistic=v,
-        p_value=float(res.pvalue),
+        p_value=p_value,
         n=n,
         n_zero_differences=int(zeros.sum()),
         n_incomplete_pairs=int((~complete).sum()),
