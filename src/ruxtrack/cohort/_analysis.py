@@ -215,8 +215,13 @@ def _categorical_test(
     the study's ``exact_test_max_n`` patients, Pearson's chi-squared test above."""
     order = [lv.value for lv in study.groups.levels] if study.groups is not None else []
     data = frame.loc[frame[var].notna() & frame["group"].isin(order), [var, "group"]]
-    values = data[var].astype(bool).astype(str) if bool_var else data[var].astype(str)
-    table = pd.crosstab(data["group"], values)
+    col = data[var]
+    if bool_var:
+        values = pd.Series(np.where(col.astype(bool), "True", "False"), index=data.index)
+    else:
+        values = col if isinstance(col.dtype, pd.StringDtype) else col.astype(str)
+    # group x level counts (what pd.crosstab gives, at a fraction of its cost on 1M rows)
+    table = data["group"].groupby([data["group"], values], sort=True).size().unstack(fill_value=0)
     table = table.reindex([g for g in order if g in table.index])
     if table.shape[0] < 2:
         return None
@@ -467,17 +472,17 @@ def _run_analysis(
             if study.groups is None:
                 raise AnalysisError(f"analysis {spec.id} is by group but the study has no groups")
             ok &= frame["group"].notna().to_numpy()
-            groups = [str(g) for g in frame["group"][ok]]
+            groups = frame["group"][ok].astype(str).tolist()
             labels = _group_labels(study)
         elif spec.by is not None:
             by = frame[spec.by]
             ok &= by.notna().to_numpy()
-            groups = [str(g) for g in by[ok]]
+            groups = by[ok].astype(str).tolist()
             labels = _by_labels(spec.by, study)
         names = ["censored", spec.event, *spec.competing]
         if spec.kind == "cumulative_incidence":
             method, values, notes = st.cumulative_incidence(
-                time[ok], [names[int(c)] for c in code[ok]], groups
+                time[ok], np.asarray(names, dtype=object)[code[ok].astype(int)].tolist(), groups
             )
         else:
             method, values, notes = st.kaplan_meier(time[ok], (code[ok] == 1).astype(int), groups)

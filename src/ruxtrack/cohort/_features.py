@@ -568,7 +568,10 @@ class FeatureTable:
     def frame(self) -> pd.DataFrame:
         """Included patients only (computed once: statistics, figures and the report all read
         it, and each copy of a million rows costs a second)."""
-        return self.all_patients[self.all_patients["included"]].reset_index(drop=True)
+        included = self.all_patients["included"]
+        if bool(included.all()):  # nobody left out: no copy of the million rows
+            return self.all_patients
+        return self.all_patients[included].reset_index(drop=True)
 
     @property
     def n_read(self) -> int:
@@ -640,7 +643,9 @@ def finish_features(frame: pd.DataFrame, study: Study) -> FeatureTable:
             FlowStep(c.label, "exclude", int(removed.sum()), int(unknown.sum()), int(kept.sum()))
         )
     frame["included"] = frame["included"].astype(bool)
-    return FeatureTable(all_patients=frame.reset_index(drop=True), flow=tuple(steps))
+    if not isinstance(frame.index, pd.RangeIndex) or frame.index.start != 0:
+        frame = frame.reset_index(drop=True)
+    return FeatureTable(all_patients=frame, flow=tuple(steps))
 
 
 def base_feature_types(study: Study) -> dict[str, str]:

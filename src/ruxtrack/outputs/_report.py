@@ -129,11 +129,11 @@ class _CsvWriter:
         import pyarrow as pa
         import pyarrow.csv as pacsv
 
-        table = pa.Table.from_pandas(frame, preserve_index=False)  # needs the GIL: done here
         options = pacsv.WriteOptions(quoting_style="needed")
 
         def work() -> None:
             try:
+                table = pa.Table.from_pandas(frame, preserve_index=False)
                 pacsv.write_csv(table, path, write_options=options)
             except BaseException as exc:  # re-raised by join() on the caller's thread
                 self._error = exc
