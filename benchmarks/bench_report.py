@@ -11,7 +11,7 @@ on). Peak RSS of each process from ``ru_maxrss``.
 Usage::
 
     ruxtrack synth --patients 1000000 --seed 7 --out /tmp/c1m --format parquet   # once
-    flock /work/wt/heavy.lock python benchmarks/bench_report.py /tmp/c1m [--json out.json]
+    python benchmarks/bench_report.py /tmp/c1m [--json out.json]
 """
 
 from __future__ import annotations
