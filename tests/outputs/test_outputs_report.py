@@ -203,8 +203,12 @@ def test_cli_report_without_data_reads_the_default_store(tmp_path, monkeypatch) 
     monkeypatch.setenv("RUXTRACK_DATABASE_URL", f"sqlite:///{tmp_path / 'none.sqlite'}")
     out = tmp_path / "out"
     res = CliRunner().invoke(app, ["report", "sarmiento-2021", "--out", str(out)])
-    assert res.exit_code == 1 and "none.sqlite: no patients table" in res.output
+    assert res.exit_code == 1 and "none.sqlite: no store there" in res.output
     assert not out.exists()  # nothing half-written
+    (tmp_path / "none.sqlite").touch()  # a file that is no ruxtrack store
+    res = CliRunner().invoke(app, ["report", "sarmiento-2021", "--out", str(out)])
+    assert res.exit_code == 1 and "none.sqlite: no patients table" in res.output
+    assert not out.exists()
 
 
 def test_cli_studies_list_names_both_shipped_studies() -> None:
@@ -249,3 +253,13 @@ def test_features_csv_holds_every_included_patient(sarmiento_report) -> None:
     _, files = sarmiento_report
     frame = pd.read_csv(files.out_dir / "features.csv")
     assert len(frame) == 18 and frame["patient_id"].is_unique
+
+
+def test_cli_report_on_a_missing_store_file_creates_nothing(tmp_path) -> None:
+    """Reading never creates: no empty SQLite file, no output folder, one line naming it."""
+    db, out = tmp_path / "nosuch.db", tmp_path / "out"
+    res = CliRunner().invoke(app, ["report", "sarmiento-2021", "--db", str(db), "--out", str(out)])
+    assert res.exit_code == 1
+    assert "no store there" in res.output and str(db) in res.output
+    assert "Traceback" not in res.output
+    assert not db.exists() and not out.exists()

@@ -252,7 +252,11 @@ def _read_store(url: str, con: BaseBackend) -> CohortTables:
     """Read the store through Ibis' SQLite/PostgreSQL backend and hand the tables to the engine."""
     try:
         if url.startswith("sqlite:///"):
-            src = ibis.sqlite.connect(url.removeprefix("sqlite:///"))
+            path = url.removeprefix("sqlite:///")
+            if path not in ("", ":memory:") and not Path(path).is_file():
+                # Reading never creates: sqlite would leave an empty file behind.
+                raise AnalysisError(f"{url}: no store there (the file does not exist)")
+            src = ibis.sqlite.connect(path)
         elif url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
             src = ibis.connect(url.replace("postgresql+psycopg://", "postgres://"))
         else:
