@@ -216,6 +216,7 @@ def _categorical_test(
     order = [lv.value for lv in study.groups.levels] if study.groups is not None else []
     data = frame.loc[frame[var].notna() & frame["group"].isin(order), [var, "group"]]
     col = data[var]
+    values: pd.Series[Any]
     if bool_var:
         values = pd.Series(np.where(col.astype(bool), "True", "False"), index=data.index)
     else:
