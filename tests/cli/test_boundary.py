@@ -80,13 +80,29 @@ def test_each_problem_is_one_error_line_and_nothing_is_written(tmp_path: Path) -
 
 def test_db_accepts_a_plain_file_path(tmp_path: Path) -> None:
     db = tmp_path / "plain.sqlite"
-    code, out = _run("patients", "--db", str(db))
+    code, out = _run("demo", "--load-only", "--db", str(db))  # a writing command creates it
     assert code == 0 and db.is_file()
-    assert f"sqlite:///{db}" in out
+    code, out = _run("patients", "--db", str(db))
+    assert code == 0 and f"sqlite:///{db}" in out
+
+
+def test_a_command_that_only_reads_never_creates_a_store(tmp_path: Path) -> None:
+    """A mistyped --db path is an error naming it, not a new empty store."""
+    db = tmp_path / "typo.sqlite"
+    for args in (
+        ["patients"],
+        ["timeline", "SYN-001"],
+        ["export", str(tmp_path / "out")],
+        ["audit-log", "verify"],
+    ):
+        code, out = _run(*args, "--db", str(db))
+        assert code == 1, (args, out)
+        assert out.startswith(f"error: no store at {db}: the file does not exist"), (args, out)
+        assert not db.exists(), args
 
 
 def test_db_under_a_file_is_refused_cleanly() -> None:
-    code, out = _run("patients", "--db", "sqlite:////etc/hostname/x.db")
+    code, out = _run("demo", "--load-only", "--db", "sqlite:////etc/hostname/x.db")
     assert code == 1 and out.startswith("error: cannot open sqlite:////etc/hostname/x.db")
     assert "Traceback" not in out
 

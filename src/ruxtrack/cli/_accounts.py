@@ -223,7 +223,7 @@ def verify_command(
     """Check the audit chain: exit 0 when intact, 3 naming the first broken entry."""
     from ruxtrack.store import audit_head_of
 
-    with _store(db) as store, cli_errors():
+    with _store(db, create=False) as store, cli_errors():
         broken = store.verify_audit(expect_head=expect_head)
         if broken is not None:
             where = "" if broken.entry_id is None else f" at entry {broken.entry_id}"
@@ -263,7 +263,7 @@ def export_command(
     fmt = format.lower()
     if fmt not in ("jsonl", "fhir"):
         raise typer.BadParameter(f'"{format}": use jsonl or fhir', param_hint="--format")
-    with _store(db) as store, cli_errors():
+    with _store(db, create=False) as store, cli_errors():
         if out is None:
             n = write_audit(store, sys.stdout, format=fmt, patient_id=patient)  # type: ignore[arg-type]
         else:

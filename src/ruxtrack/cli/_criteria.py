@@ -237,7 +237,7 @@ def criteria_command(
     window = None if window_start is None else (window_start, window_end or "")
     mode: Literal["at", "worst", "first"] = "worst" if worst else "first" if first else "at"
     with cli_errors():
-        with open_store(store_target(db)) as store:
+        with open_store(store_target(db), create=False) as store:
             tl = store.timeline(patient or "")
         for when in (at, window_start, window_end):
             _check_time_on(tl, when)

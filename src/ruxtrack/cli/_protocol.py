@@ -60,10 +60,11 @@ UlnOption = Annotated[
 
 @contextmanager
 def _store(db: str | None) -> Iterator[Any]:
+    """The store, for reading a stored patient (a missing SQLite file is an error)."""
     from ruxtrack.store import open_store
 
     with cli_errors():
-        store = open_store(store_target(db))
+        store = open_store(store_target(db), create=False)
     try:
         yield store
     finally:

@@ -40,9 +40,9 @@ ActorOption = Annotated[
 
 
 @contextmanager
-def _store(db: str | None) -> Iterator[Store]:
+def _store(db: str | None, *, create: bool = True) -> Iterator[Store]:
     with cli_errors():
-        store = open_store(store_target(db))
+        store = open_store(store_target(db), create=create)
     try:
         yield store
     finally:
@@ -171,6 +171,10 @@ def import_command(
         console.print(f"store: {store.url}", markup=False)
 
 
+#: What ``ruxtrack export --format`` writes.
+EXPORT_FORMATS = ("csv", "parquet", "omop", "omop-parquet", "redcap", "fhir")
+
+
 def export_command(
     directory: Annotated[Path, typer.Argument(help="Folder to write (created if needed).")],
     format: Annotated[
@@ -187,8 +191,13 @@ def export_command(
     actor: ActorOption = None,
 ) -> None:  # fmt: skip
     """Export every patient as a canonical folder; importing it again changes nothing."""
+    if format.lower() not in EXPORT_FORMATS:  # before the store is opened
+        with cli_errors():
+            from ruxtrack.sources import ExportError
+
+            raise ExportError(f'unknown export format "{format}": use {", ".join(EXPORT_FORMATS)}')
     if format.lower() == "fhir":
-        with _store(db) as store, cli_errors():
+        with _store(db, create=False) as store, cli_errors():
             from ruxtrack.sources.fhir import write_fhir
 
             bundles, skipped = write_fhir(store.timelines(), directory)
@@ -199,7 +208,7 @@ def export_command(
                 f"exported {n} FHIR Bundle{'' if n == 1 else 's'} to {directory}", markup=False
             )
         return
-    with _store(db) as store, cli_errors():
+    with _store(db, create=False) as store, cli_errors():
         if format.lower() == "redcap":
             from ruxtrack.sources.redcap import write_redcap
 
@@ -237,7 +246,7 @@ def export_command(
 
 def patients_command(db: DbOption = None) -> None:
     """List the patients in the store."""
-    with _store(db) as store, cli_errors():
+    with _store(db, create=False) as store, cli_errors():
         rows = store.patients()
         if not rows:
             console.print(f"No patients in {store.url}.", soft_wrap=True)
@@ -300,7 +309,7 @@ def timeline_command(
     db: DbOption = None,
 ) -> None:  # fmt: skip
     """Print a patient's course day by day relative to an anchor event."""
-    with _store(db) as store, cli_errors():
+    with _store(db, create=False) as store, cli_errors():
         tl = store.timeline(patient_id)
         c = course(tl, anchor)
         p = tl.patient

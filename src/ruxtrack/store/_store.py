@@ -122,7 +122,7 @@ def _resolve_url(url: str | os.PathLike[str] | None) -> URL:
     return parsed
 
 
-def open_store(url: str | os.PathLike[str] | None = None) -> Store:
+def open_store(url: str | os.PathLike[str] | None = None, *, create: bool = True) -> Store:
     """Open (creating and migrating as needed) the store at ``url``.
 
     Parameters
@@ -131,6 +131,9 @@ def open_store(url: str | os.PathLike[str] | None = None) -> Store:
         An SQLAlchemy URL (``sqlite:///path.sqlite``, ``postgresql+psycopg://user:pw@host/db``;
         ``postgresql://`` is read as psycopg 3), or a :class:`~pathlib.Path` to an SQLite file.
         None: the environment variable ``RUXTRACK_DATABASE_URL``, else :func:`default_url`.
+    create
+        False for commands that only read: an SQLite file that does not exist is an error
+        instead of a new, empty store (a mistyped path must not leave a file behind).
 
     Raises
     ------
@@ -148,6 +151,11 @@ def open_store(url: str | os.PathLike[str] | None = None) -> Store:
     shown = parsed.render_as_string(hide_password=True)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         target = Path(str(parsed.database)).expanduser()
+        if not create and not target.exists():
+            raise StoreError(
+                f"no store at {target}: the file does not exist "
+                "(ruxtrack import or ruxtrack demo creates one)"
+            )
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
