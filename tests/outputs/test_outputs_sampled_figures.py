@@ -12,7 +12,15 @@ from hypothesis import strategies as st
 from matplotlib.figure import Figure
 from outputs_fixtures import SARMIENTO_DEMO
 
-from ruxtrack.cohort import FigureSpec, StudyRun, event_days, load_study, run_study, support_days
+from ruxtrack.cohort import (
+    FigureSpec,
+    StudyRun,
+    event_days,
+    load_study,
+    run_study,
+    support_days,
+    trajectory_data,
+)
 from ruxtrack.outputs import plot_swimmer, plot_trajectories, sample_patients
 
 
@@ -69,7 +77,8 @@ def test_different_seeds_draw_different_patients() -> None:
 
 def test_small_cohort_trajectories_draw_every_patient(demo: StudyRun) -> None:
     frame = demo.features.frame
-    fig = plot_trajectories(frame, demo.study, _spec(demo, "trajectories"))
+    spec = _spec(demo, "trajectories")
+    fig = plot_trajectories(trajectory_data(frame, demo.study, spec), demo.study, spec)
     try:
         assert fig.get_suptitle() == _spec(demo, "trajectories").title
         assert len(_thin_lines(fig)) == len(frame) == 18
@@ -80,7 +89,10 @@ def test_small_cohort_trajectories_draw_every_patient(demo: StudyRun) -> None:
 def test_large_cohort_trajectories_sample_lines_but_median_uses_everyone(demo: StudyRun) -> None:
     spec = _spec(demo, "trajectories").model_copy(update={"draw_limit": 25})
     frame = _copies(demo.features.frame, 10)  # 180 patients
-    figs = [plot_trajectories(frame, demo.study, spec) for _ in range(2)]
+    figs = [
+        plot_trajectories(trajectory_data(frame, demo.study, spec), demo.study, spec)
+        for _ in range(2)
+    ]
     try:
         title = figs[0].get_suptitle()
         assert "random sample of 25 of 180 patients, seed 1" in title
@@ -146,3 +158,21 @@ def test_large_cohort_swimmer_is_a_named_deterministic_sample(demo: StudyRun) ->
     finally:
         plt.close(f1)
         plt.close(f2)
+
+
+def test_trajectory_data_is_computed_in_the_cohort_layer(demo: StudyRun) -> None:
+    """The figure's medians and n come with its data (the renderer only draws them), and
+    a marker without any value is left out by name."""
+    spec = _spec(demo, "trajectories")
+    frame = demo.features.frame.copy()
+    gone = spec.markers[-1]
+    for tp in demo.study.time_points:
+        if f"{gone}__{tp.name}" in frame.columns:
+            frame[f"{gone}__{tp.name}"] = np.nan
+    td = trajectory_data(frame, demo.study, spec)
+    assert gone in td.left_out and gone not in td.markers
+    code = td.markers[0]
+    cols = [f"{code}__{tp}" for tp in td.time_points]
+    assert td.medians[code] == pytest.approx(list(frame[cols].astype(float).median()), nan_ok=True)
+    assert td.n[code] == [int(frame[c].notna().sum()) for c in cols]
+    assert len(td.lines) == td.n_patients == len(frame) and td.sample_note is None

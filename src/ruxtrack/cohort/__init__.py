@@ -19,11 +19,13 @@ from ruxtrack.cohort._features import (
 )
 from ruxtrack.cohort._figure_data import (
     FigureData,
+    TrajectoryData,
     anchor_label,
     criteria_grid,
     figure_data,
     freshness_notes,
     sample_patients,
+    trajectory_data,
 )
 from ruxtrack.cohort._inputs import TABLE_SCHEMAS, CohortTables, Engine, connect_engine, open_tables
 from ruxtrack.cohort._omop import open_omop
@@ -89,6 +91,7 @@ __all__ = [
     "TableSpec",
     "TestResult",
     "TimePoint",
+    "TrajectoryData",
     "analyse",
     "anchor_label",
     "apply_derived",
@@ -113,4 +116,5 @@ __all__ = [
     "sample_patients",
     "support_days",
     "time_to_event",
+    "trajectory_data",
 ]

@@ -43,8 +43,9 @@ _NO_TABLES = (
 class FigureData:
     """One figure file to draw (``name``), or the reason it is not drawn (``skipped``).
 
-    ``data`` holds the frames of its kind: ``frame`` (trajectories), ``support``/``events``
-    (swimmer), the patient's course tables (course), ``grid`` (criteria timeline).
+    ``data`` holds the frames of its kind: ``support``/``events``/``frame`` (swimmer), the
+    patient's course tables (course), ``grid`` (criteria timeline); a trajectories figure has
+    ``trajectories`` instead (medians, n and the drawn lines, computed here).
     """
 
     spec: FigureSpec
@@ -56,6 +57,7 @@ class FigureData:
     analysis: AnalysisResult | None = None
     skipped: str | None = None
     notes: tuple[str, ...] = ()
+    trajectories: TrajectoryData | None = None
 
 
 def freshness_notes(criteria: tuple[str, ...]) -> tuple[str, ...]:
@@ -254,18 +256,72 @@ def _evaluated(
     return out
 
 
+@dataclass(frozen=True)
+class TrajectoryData:
+    """What the trajectories figure draws, computed from every included patient.
+
+    ``lines`` holds the patients drawn one by one (all of them within the figure's
+    ``draw_limit``, else the seeded sample ``sample_note`` names): ``patient_id``, ``group`` and
+    ``<marker>__<time point>`` in the study's units. ``medians`` and ``n`` count every patient
+    with a value; ``positive`` says whether a marker has a value above 0 (a log axis is
+    possible). Markers of the figure with no value at all are in ``left_out``.
+    """
+
+    markers: tuple[str, ...]
+    left_out: tuple[str, ...]
+    time_points: tuple[str, ...]
+    lines: pd.DataFrame
+    medians: dict[str, list[float]]
+    n: dict[str, list[int]]
+    positive: dict[str, bool]
+    n_patients: int
+    sample_note: str | None
+
+
+def trajectory_data(frame: pd.DataFrame, study: Study, spec: FigureSpec) -> TrajectoryData:
+    """The trajectories figure's data from a feature frame (one row per included patient)."""
+
+    def has(m: str, tp: str) -> bool:
+        return f"{m}__{tp}" in frame.columns and bool(frame[f"{m}__{tp}"].notna().any())
+
+    every_tp = [tp.name for tp in study.time_points]
+    markers = [m for m in spec.markers if any(has(m, tp) for tp in every_tp)]
+    tps = [tp for tp in every_tp if any(has(m, tp) for m in markers)]
+    ids = frame["patient_id"] if "patient_id" in frame.columns else pd.Series(dtype="string")
+    drawn_ids, note = sample_patients(ids, spec.patients_drawn(), study.sample_seed)
+    drawn = ids.astype(str).isin(drawn_ids).to_numpy()
+    cols = [f"{m}__{tp}" for m in markers for tp in tps]
+    values = frame.reindex(columns=cols).astype(float)
+    lines = values[drawn].copy()
+    lines.insert(0, "group", frame["group"][drawn] if "group" in frame.columns else None)
+    lines.insert(0, "patient_id", ids[drawn].astype(str))
+    medians: dict[str, list[float]] = {}
+    counts: dict[str, list[int]] = {}
+    positive: dict[str, bool] = {}
+    for m in markers:
+        v = values[[f"{m}__{tp}" for tp in tps]]
+        medians[m] = [float(x) for x in v.median(axis=0, skipna=True)]
+        counts[m] = [int(k) for k in v.notna().sum(axis=0)]
+        positive[m] = bool((v > 0).any().any())
+    return TrajectoryData(
+        markers=tuple(markers),
+        left_out=tuple(m for m in spec.markers if m not in markers),
+        time_points=tuple(tps),
+        lines=lines.reset_index(drop=True),
+        medians=medians,
+        n=counts,
+        positive=positive,
+        n_patients=len(frame),
+        sample_note=note,
+    )
+
+
 def _trajectories(spec: FigureSpec, run: StudyRun) -> FigureData:
-    frame = run.features.frame
-    tps = [tp.name for tp in run.study.time_points]
-    with_values = [
-        m
-        for m in spec.markers
-        if any(f"{m}__{tp}" in frame.columns and frame[f"{m}__{tp}"].notna().any() for tp in tps)
-    ]
     cap = _caption(spec, run, None)
-    if not with_values:
+    data = trajectory_data(run.features.frame, run.study, spec)
+    if not data.markers:
         return FigureData(spec, spec.id, cap, skipped="no marker of the figure has a value")
-    return FigureData(spec, spec.id, cap, data={"frame": frame})
+    return FigureData(spec, spec.id, cap, trajectories=data)
 
 
 def _swimmer(spec: FigureSpec, run: StudyRun) -> FigureData:

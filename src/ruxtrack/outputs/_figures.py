@@ -32,7 +32,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from ruxtrack.cohort import AnalysisResult, FigureSpec, Study, sample_patients
+from ruxtrack.cohort import AnalysisResult, FigureSpec, Study, TrajectoryData, sample_patients
 from ruxtrack.timeline import KNOWN_EVENTS, SupportMode
 
 __all__ = [
@@ -137,49 +137,37 @@ def _index_label(study: Study) -> str:
     return KNOWN_EVENTS.get(name, name.replace("_", " ")).capitalize()
 
 
-def plot_trajectories(frame: pd.DataFrame, study: Study, spec: FigureSpec) -> Figure:
-    """Each patient's marker values at the time points (thin lines) and the median (bold).
+def plot_trajectories(data: TrajectoryData, study: Study, spec: FigureSpec) -> Figure:
+    """Each drawn patient's marker values at the time points (thin lines) and the median (bold).
 
-    Above ``spec.patients_drawn()`` patients the thin lines are a seeded random sample (named
-    in the subtitle); the medians and the n under each time point use every patient.
+    ``data`` comes from :func:`ruxtrack.cohort.trajectory_data`: above
+    ``spec.patients_drawn()`` patients the thin lines are a seeded random sample (named in the
+    subtitle); the medians and the n under each time point count every patient.
     """
-
-    def has(m: str, tp: str) -> bool:
-        return f"{m}__{tp}" in frame.columns and bool(frame[f"{m}__{tp}"].notna().any())
-
-    every_tp = [tp.name for tp in study.time_points]
-    markers = [m for m in spec.markers if any(has(m, tp) for tp in every_tp)]
-    left_out = [_marker_name(study, m) for m in spec.markers if m not in markers]
-    tps = [tp for tp in every_tp if any(has(m, tp) for m in markers)]
+    markers, tps = list(data.markers), list(data.time_points)
+    left_out = [_marker_name(study, m) for m in data.left_out]
     ncol = min(3, len(markers))
     nrow = int(np.ceil(len(markers) / ncol))
     groups = [] if study.groups is None else [lv.value for lv in study.groups.levels]
     colours = {g: GROUP_COLOURS[i % len(GROUP_COLOURS)] for i, g in enumerate(groups)}
+    sample_note = data.sample_note
     with plt.rc_context(_RC):  # type: ignore[arg-type]
         fig, axes = plt.subplots(nrow, ncol, figsize=(4.6 * ncol, 3.5 * nrow), squeeze=False)
         x = np.arange(len(tps))
-        drawn_ids, sample_note = sample_patients(
-            frame["patient_id"], spec.patients_drawn(), study.sample_seed
-        )
-        drawn = frame["patient_id"].astype(str).isin(drawn_ids).to_numpy()
         for ax, code in zip(axes.flat, markers, strict=False):
             m = study.marker(code)
-            vals = (
-                frame.reindex(columns=[f"{code}__{tp}" for tp in tps]).astype(float)
-                * m.display_factor
-            )
-            for i, row in vals[drawn].iterrows():
-                g = frame.at[i, "group"] if "group" in frame.columns else None
+            vals = data.lines[[f"{code}__{tp}" for tp in tps]].to_numpy(float) * m.display_factor
+            for row, g in zip(vals, data.lines["group"], strict=True):
                 ax.plot(
                     x,
-                    row.to_numpy(),
+                    row,
                     color=colours.get(str(g), "#999999"),
                     alpha=0.45,
                     lw=0.8,
                     marker="o",
                     ms=2.5,
                 )
-            med = vals.median(axis=0, skipna=True).to_numpy()
+            med = np.asarray(data.medians[code], float) * m.display_factor
             ax.plot(x, med, color="black", lw=2.4, marker="s", ms=5, label="Median", zorder=5)
             if m.normal is not None and m.normal.high is not None:
                 uln = m.normal.high * m.display_factor
@@ -198,12 +186,12 @@ def plot_trajectories(frame: pd.DataFrame, study: Study, spec: FigureSpec) -> Fi
                     annotation_clip=False,
                 )
             unit = m.display_unit or m.unit
-            if spec.log_scale and (vals > 0).any().any():
+            if spec.log_scale and data.positive[code]:
                 _log_axis(ax)
                 ax.set_ylabel(f"{unit} (log scale)")
             else:
                 ax.set_ylabel(unit)
-            n = vals.notna().sum(axis=0).to_numpy()
+            n = data.n[code]
             ax.set_xticks(
                 x,
                 [
@@ -246,7 +234,7 @@ def plot_trajectories(frame: pd.DataFrame, study: Study, spec: FigureSpec) -> Fi
         else:
             fig.suptitle(
                 f"{spec.title}\nthin lines: {sample_note}; median and n: all "
-                f"{len(frame):,} patients",
+                f"{data.n_patients:,} patients",
                 fontsize=11,
             )
             fig.tight_layout(rect=(0, bottom + 0.06, 1, 0.95))

@@ -153,7 +153,8 @@ class _CsvWriter:
 def _draw(fd: FigureData, study: Study) -> Figure:
     spec = fd.spec
     if spec.kind == "trajectories":
-        return plot_trajectories(fd.data["frame"], study, spec)
+        assert fd.trajectories is not None
+        return plot_trajectories(fd.trajectories, study, spec)
     if spec.kind == "cumulative_incidence":
         assert fd.analysis is not None
         return plot_cumulative_incidence(fd.analysis, spec)
