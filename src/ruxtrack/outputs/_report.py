@@ -109,17 +109,10 @@ def _mark_synthetic(fig: Figure) -> Figure:
     return fig
 
 
-def _write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """One row per patient as CSV, written by Arrow's C++ writer (about 7x pandas' to_csv:
-    the difference between 20 s and 150 s at a million patients)."""
-    writer = _CsvWriter()
-    writer.start(frame, path)
-    writer.join()
-
-
 class _CsvWriter:
-    """features.csv on a worker thread: Arrow's writer releases the GIL, so on a million
-    patients its ~8 s overlap the statistics and figures instead of adding to them."""
+    """features.csv (one row per patient) by Arrow's C++ writer, about 7x pandas' to_csv, on a
+    worker thread: the writer releases the GIL, so on a million patients its ~8 s overlap the
+    statistics and figures instead of adding to them."""
 
     def __init__(self) -> None:
         self._thread: threading.Thread | None = None
